@@ -1,0 +1,17 @@
+import { integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+/**
+ * Tables of this module. They live in each tenant's schema (no schema name here, no tenant_id
+ * column): `withTenantTx` points `search_path` at the tenant. The SQL in migrations/tenant
+ * creates them; keep both in step.
+ */
+export const items = pgTable('items', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  description: text('description'),
+  quantity: integer('quantity').notNull().default(0),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type Item = typeof items.$inferSelect;

@@ -1,0 +1,74 @@
+/**
+ * Brings a database to the state the sandbox needs, on every start and idempotently: system
+ * tables, registries, dev data, and every loaded plugin's migrations in every tenant. A second
+ * run finds nothing to do and changes nothing. Concurrent starts queue on one advisory lock.
+ */
+import type pg from 'pg';
+import type { Logger } from './logger.ts';
+import { seedDevData } from './dev-seed.ts';
+import { migrateTarget, readMigrations } from './migrations.ts';
+import type { LoadedPlugin } from './plugin-loader.ts';
+import { recordPlugins, recordTenantPlugins } from './registry.ts';
+import { ensureSystemSchema } from './system-schema.ts';
+import type { Tenancy } from './tenancy.ts';
+
+/** Advisory lock key held while bootstrapping: the bytes of "fmboot" read as an integer. */
+export const BOOTSTRAP_LOCK_KEY = 0x666d626f6f74n;
+
+export interface BootstrapOptions {
+  pool: pg.Pool;
+  tenancy: Tenancy;
+  plugins: LoadedPlugin[];
+  logger: Logger;
+  /** Create the dev tenants and users. @default true */
+  seedDevData?: boolean;
+}
+
+export interface BootstrapReport {
+  /** `<plugin>:<scope>/<file>@<tenant code or public>` for each migration applied by this run. */
+  applied: string[];
+}
+
+export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: seed = true }: BootstrapOptions): Promise<BootstrapReport> {
+  const applied: string[] = [];
+  const lock = await pool.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK_KEY.toString()]);
+    await inTransaction(lock, async () => {
+      await ensureSystemSchema(lock);
+      await recordPlugins(lock, plugins);
+      if (seed) await seedDevData(lock);
+    });
+    tenancy.invalidate();
+    const tenants = await tenancy.list();
+    for (const plugin of plugins) {
+      const publicFiles = readMigrations(plugin.dir, 'public');
+      for (const name of await migrateTarget(pool, plugin, publicFiles, { scope: 'public' })) applied.push(`${plugin.meta.id}:public/${name}@public`);
+      const tenantFiles = readMigrations(plugin.dir, 'tenant');
+      for (const tenant of tenants) {
+        for (const name of await migrateTarget(pool, plugin, tenantFiles, { scope: 'tenant', tenant })) {
+          applied.push(`${plugin.meta.id}:tenant/${name}@${tenant.code}`);
+        }
+      }
+    }
+    await recordTenantPlugins(lock, plugins, tenants.map((t) => t.id));
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [BOOTSTRAP_LOCK_KEY.toString()]).catch((error: Error) => {
+      logger.warn({ err: error }, 'could not release the bootstrap lock; it goes with the connection');
+    });
+    lock.release();
+  }
+  if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
+  return { applied };
+}
+
+async function inTransaction(client: pg.ClientBase, run: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await run();
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+}

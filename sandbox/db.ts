@@ -1,0 +1,77 @@
+/**
+ * The sandbox's connection pool: to `DATABASE_URL` when given, else to an embedded PostgreSQL
+ * started under the sandbox directory. Every other file receives the pool; none opens its own.
+ */
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres/cluster.ts';
+import { SandboxStartError } from './errors.ts';
+
+export interface DatabaseOptions {
+  /** A PostgreSQL server of your own. @default process.env.DATABASE_URL, else the embedded server */
+  databaseUrl?: string;
+  /** A pool you own: used as is and never closed by the sandbox. Wins over `databaseUrl`. */
+  pool?: pg.Pool;
+  /** Folder for the embedded server's data and log. @default `<cwd>/.sandbox` */
+  sandboxDir?: string;
+  /** Pool size. @default 10 */
+  maxConnections?: number;
+}
+
+export interface Database {
+  pool: pg.Pool;
+  /** Connection string (psql accepts it); undefined for a pool passed in. */
+  url: string | undefined;
+  kind: 'embedded' | 'external' | 'provided';
+  /** Ends the pool (unless provided) and stops the embedded server (if started). */
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
+  const {
+    databaseUrl = process.env.DATABASE_URL,
+    pool: providedPool,
+    sandboxDir = path.resolve('.sandbox'),
+    maxConnections = 10,
+  } = options;
+  if (providedPool) return { pool: providedPool, url: undefined, kind: 'provided', close: async () => {} };
+
+  let embedded: EmbeddedPostgres | undefined;
+  let url = databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(sandboxDir, 'postgres') });
+    url = embedded.url;
+  }
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+  // An idle client losing its server (restart, network) must not crash the process.
+  pool.on('error', () => {});
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    await embedded?.stop();
+    throw new SandboxStartError(
+      `Cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}. ` +
+      (embedded ? 'The embedded server started but refused the connection; see .sandbox/postgres.log.' : 'Check DATABASE_URL (unset it to use the embedded server).'),
+      { cause: error },
+    );
+  }
+  return {
+    pool, url, kind: embedded ? 'embedded' : 'external',
+    close: async () => {
+      await pool.end();
+      await embedded?.stop();
+    },
+  };
+}
+
+/** The URL with its password hidden, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable connection string>';
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The plugin registries in `public`: which plugins are installed at which version, their
+ * permissions in the catalog, and their role templates. Writes only what differs, so a start
+ * with nothing new changes no row.
+ */
+import type pg from 'pg';
+import type { LoadedPlugin } from './plugin-loader.ts';
+
+export interface RegistryOptions {
+  /**
+   * Enable a newly seen plugin globally and for every tenant. The sandbox does, so a module works
+   * as soon as it is loaded; a foundation enables explicitly. @default true
+   */
+  enableNewPlugins?: boolean;
+}
+
+export async function recordPlugins(client: pg.ClientBase, plugins: LoadedPlugin[], { enableNewPlugins = true }: RegistryOptions = {}): Promise<void> {
+  for (const { meta, permissions, roleTemplates } of plugins) {
+    await client.query(
+      `INSERT INTO public.sys_plugins (plugin_id, api_version, version_installed, enabled_global)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (plugin_id) DO UPDATE
+         SET api_version = EXCLUDED.api_version, version_installed = EXCLUDED.version_installed, updated_at = now()
+         WHERE (sys_plugins.api_version, sys_plugins.version_installed) IS DISTINCT FROM (EXCLUDED.api_version, EXCLUDED.version_installed)`,
+      [meta.id, meta.api, meta.version, enableNewPlugins]);
+    await client.query(
+      `INSERT INTO public.sys_permission (permission, plugin_id)
+       SELECT unnest($1::text[]), $2 ON CONFLICT (permission) DO NOTHING`,
+      [permissions, meta.id]);
+    for (const template of roleTemplates) {
+      await client.query(
+        `INSERT INTO public.sys_plugin_role_templates (plugin_id, role_key, display_name, permissions, version)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+        [meta.id, template.key, template.displayName, template.permissions, meta.version]);
+    }
+  }
+}
+
+/** Marks each plugin as installed (and, when new, enabled) for each tenant at its current version. */
+export async function recordTenantPlugins(client: pg.ClientBase, plugins: LoadedPlugin[], tenantIds: string[], { enableNewPlugins = true }: RegistryOptions = {}): Promise<void> {
+  for (const { meta } of plugins) {
+    await client.query(
+      `INSERT INTO public.sys_tenant_plugins (tenant_id, plugin_id, enabled, version_installed)
+       SELECT unnest($1::uuid[]), $2, $3, $4
+       ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET version_installed = EXCLUDED.version_installed, updated_at = now()
+         WHERE sys_tenant_plugins.version_installed IS DISTINCT FROM EXCLUDED.version_installed`,
+      [tenantIds, meta.id, enableNewPlugins, meta.version]);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The host's own tables in `public`: tenants, RBAC, and the plugin registries (seed 004).
+ * Written as CREATE … IF NOT EXISTS so running it again changes nothing. Tenant data never
+ * lives here, and module tables never live anywhere else than in tenant schemas.
+ */
+import type pg from 'pg';
+
+export const SYSTEM_TABLES = [
+  'sys_tenant', 'sys_user', 'sys_role', 'sys_permission', 'sys_role_permission', 'sys_user_role',
+  'sys_plugins', 'sys_tenant_plugins', 'sys_plugin_migrations', 'sys_plugin_role_templates',
+] as const;
+
+const DDL = /* sql */ `
+CREATE TABLE IF NOT EXISTS public.sys_tenant (
+  id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  code        text NOT NULL UNIQUE CHECK (code ~ '^[a-z][a-z0-9-]{0,39}$'),
+  name        text NOT NULL,
+  domain      text UNIQUE,
+  schema_name text NOT NULL UNIQUE CHECK (schema_name ~ '^[a-z_][a-z0-9_]{0,62}$' AND schema_name !~ '^pg_'),
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS public.sys_user (
+  id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  email      text NOT NULL UNIQUE,
+  name       text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Roles belong to tenants; plugins never create or change them.
+CREATE TABLE IF NOT EXISTS public.sys_role (
+  id        uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  tenant_id uuid NOT NULL REFERENCES public.sys_tenant(id) ON DELETE CASCADE,
+  key       text NOT NULL,
+  name      text NOT NULL,
+  UNIQUE (tenant_id, key)
+);
+
+-- The permission catalog, fed by the plugins' declared permissions.
+CREATE TABLE IF NOT EXISTS public.sys_permission (
+  permission text PRIMARY KEY,
+  plugin_id  text NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS public.sys_role_permission (
+  role_id    uuid NOT NULL REFERENCES public.sys_role(id) ON DELETE CASCADE,
+  permission text NOT NULL REFERENCES public.sys_permission(permission) ON DELETE CASCADE,
+  PRIMARY KEY (role_id, permission)
+);
+
+CREATE TABLE IF NOT EXISTS public.sys_user_role (
+  user_id uuid NOT NULL REFERENCES public.sys_user(id) ON DELETE CASCADE,
+  role_id uuid NOT NULL REFERENCES public.sys_role(id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, role_id)
+);
+
+CREATE TABLE IF NOT EXISTS public.sys_plugins (
+  plugin_id         text PRIMARY KEY,
+  api_version       text NOT NULL,
+  version_installed text NOT NULL,
+  enabled_global    boolean NOT NULL DEFAULT false,
+  config            jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  updated_at        timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS public.sys_tenant_plugins (
+  tenant_id         uuid NOT NULL REFERENCES public.sys_tenant(id) ON DELETE CASCADE,
+  plugin_id         text NOT NULL REFERENCES public.sys_plugins(plugin_id),
+  enabled           boolean NOT NULL DEFAULT false,
+  version_installed text NOT NULL,
+  config            jsonb NOT NULL DEFAULT '{}'::jsonb,
+  updated_at        timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant_id, plugin_id)
+);
+
+DO $$ BEGIN
+  CREATE TYPE public.plugin_scope AS ENUM ('public', 'tenant');
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+
+CREATE TABLE IF NOT EXISTS public.sys_plugin_migrations (
+  id         bigserial PRIMARY KEY,
+  plugin_id  text NOT NULL REFERENCES public.sys_plugins(plugin_id),
+  scope      public.plugin_scope NOT NULL,
+  tenant_id  uuid REFERENCES public.sys_tenant(id) ON DELETE CASCADE,
+  name       text NOT NULL,
+  version    text NOT NULL,
+  checksum   text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  CHECK ((scope = 'public') = (tenant_id IS NULL))
+);
+-- NULLS NOT DISTINCT (PostgreSQL 15+) so a public-scope migration is recorded once, not once per NULL.
+CREATE UNIQUE INDEX IF NOT EXISTS sys_plugin_migrations_once
+  ON public.sys_plugin_migrations (plugin_id, scope, tenant_id, name) NULLS NOT DISTINCT;
+
+CREATE TABLE IF NOT EXISTS public.sys_plugin_role_templates (
+  plugin_id    text NOT NULL,
+  role_key     text NOT NULL,
+  display_name text NOT NULL,
+  permissions  text[] NOT NULL,
+  version      text NOT NULL,
+  PRIMARY KEY (plugin_id, role_key, version)
+);
+`;
+
+/** Creates whatever system table is missing; the caller holds the bootstrap lock. */
+export async function ensureSystemSchema(client: pg.ClientBase): Promise<void> {
+  await client.query(DDL);
+}
