@@ -14,6 +14,11 @@ export interface Rbac {
   permissionsOf(who: { userId: string; tenantId: string }): Promise<string[]>;
   /** The `rbac` capability of one plugin: it may require only permissions it declared. */
   forPlugin(pluginId: string, declared: string[]): RbacCapability;
+  /**
+   * A tenant admin's act: ensures role `roleKey` in the tenant, grants it `permissions` (which
+   * must be in the catalog) and gives it to the user.
+   */
+  grant(who: { userId: string; tenantId: string }, roleKey: string, permissions: string[]): Promise<void>;
 }
 
 const GRANTS = `
@@ -59,5 +64,27 @@ export function createRbac({ pool }: { pool: pg.Pool }): Rbac {
     };
   }
 
-  return { can, permissionsOf, forPlugin };
+  async function grant({ userId, tenantId }: { userId: string; tenantId: string }, roleKey: string, permissions: string[]): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows: known } = await client.query<{ permission: string }>('SELECT permission FROM public.sys_permission WHERE permission = ANY($1::text[])', [permissions]);
+      const unknown = permissions.filter((p) => !known.some((k) => k.permission === p));
+      if (unknown.length) throw new Error(`Cannot grant ${unknown.join(', ')}: not in the permission catalog (no loaded plugin declares it).`);
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO public.sys_role (tenant_id, key, name) VALUES ($1, $2, $2)
+         ON CONFLICT (tenant_id, key) DO UPDATE SET key = EXCLUDED.key RETURNING id`, [tenantId, roleKey]);
+      const roleId = rows[0]!.id;
+      await client.query('INSERT INTO public.sys_role_permission (role_id, permission) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [roleId, permissions]);
+      await client.query('INSERT INTO public.sys_user_role (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [userId, roleId]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  return { can, permissionsOf, forPlugin, grant };
 }

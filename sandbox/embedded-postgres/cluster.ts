@@ -11,7 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { SandboxStartError } from '../errors.ts';
 import { locatePostgresBinaries } from './binaries.ts';
-import { pickPort } from './free-port.ts';
+import { pickPort } from '../free-port.ts';
 import { binariesReachableBy, dataDirReachableBy, handOver, unprivilegedUser } from './run-as.ts';
 
 export interface EmbeddedPostgresOptions {

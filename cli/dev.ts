@@ -1,0 +1,84 @@
+/**
+ * `foundation-module dev`: the sandbox API and the Vite shell as two processes under
+ * concurrently, with prefixed output. Ctrl-C (or SIGTERM) stops both; the API process stops
+ * the embedded PostgreSQL on its way out. If either process dies, the other is stopped too.
+ */
+import { concurrently } from 'concurrently';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pickPort } from '../sandbox/free-port.ts';
+import { UsageError } from './usage-error.ts';
+
+const require = createRequire(import.meta.url);
+const KIT_ROOT = path.resolve(fileURLToPath(import.meta.url), '../..');
+
+export interface DevOptions {
+  /** Module directories. @default the current directory if it is a module; in the kit's repo, examples/* */
+  moduleDirs?: string[];
+  /** Shell (Vite) port. @default 5173, or a free port if taken */
+  port?: number;
+  /** API port. @default 3000, or a free port if taken */
+  apiPort?: number;
+  /** Embedded database folder. @default `<cwd>/.sandbox` */
+  sandboxDir?: string;
+  /** @default process.cwd() */
+  cwd?: string;
+}
+
+export async function runDev({ moduleDirs = [], port, apiPort, sandboxDir, cwd = process.cwd() }: DevOptions): Promise<number> {
+  const dirs = resolveModuleDirs(moduleDirs, cwd);
+  const shellPort = port ?? (await pickPort(5173));
+  const apiPortChosen = apiPort ?? (await pickPort(3000));
+  const apiUrl = `http://127.0.0.1:${apiPortChosen}`;
+  const env = {
+    FOUNDATION_MODULE_DIRS: JSON.stringify(dirs),
+    FOUNDATION_API_PORT: String(apiPortChosen),
+    FOUNDATION_API_URL: apiUrl,
+    FOUNDATION_SHELL_PORT: String(shellPort),
+    FOUNDATION_SANDBOX_DIR: path.resolve(cwd, sandboxDir ?? '.sandbox'),
+  };
+  const node = quote(process.execPath);
+  const tsxLoader = quote(pathToFileURL(require.resolve('tsx/esm')).href);
+  const viteBin = quote(path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js'));
+
+  console.log(`foundation-module dev: ${dirs.map((d) => path.relative(cwd, d) || '.').join(', ')}`);
+  console.log(`  Shell  http://127.0.0.1:${shellPort}/`);
+  console.log(`  API    ${apiUrl}/`);
+  console.log('  (the API prints the psql connection string when the database is up; Ctrl-C stops everything)\n');
+
+  const { result } = concurrently([
+    { name: 'api', command: `${node} --import ${tsxLoader} ${quote(path.join(KIT_ROOT, 'sandbox', 'server.ts'))}`, env, cwd, prefixColor: 'cyan' },
+    { name: 'shell', command: `${node} ${viteBin} --config ${quote(path.join(KIT_ROOT, 'client', 'vite.config.ts'))} --clearScreen false`, env, cwd, prefixColor: 'magenta' },
+  ], { killOthersOn: ['failure', 'success'], prefix: 'name', handleInput: false });
+
+  let interrupted = false;
+  process.once('SIGINT', () => (interrupted = true));
+  process.once('SIGTERM', () => (interrupted = true));
+  return result.then(() => 0, () => (interrupted ? 0 : 1));
+}
+
+function resolveModuleDirs(given: string[], cwd: string): string[] {
+  const isModule = (dir: string) => fs.existsSync(path.join(dir, 'plugin', 'index.ts'));
+  if (given.length > 0) {
+    return given.map((dir) => {
+      const absolute = path.resolve(cwd, dir);
+      if (!isModule(absolute)) throw new UsageError(`${dir} is not a module directory (no plugin/index.ts in it).`);
+      return absolute;
+    });
+  }
+  if (isModule(cwd)) return [cwd];
+  const examples = path.join(cwd, 'examples');
+  if (fs.existsSync(examples)) {
+    const found = fs.readdirSync(examples).map((name) => path.join(examples, name)).filter(isModule).sort();
+    if (found.length > 0) return found;
+  }
+  throw new UsageError(`No module in ${cwd}: run inside a module directory (one with plugin/index.ts) or name module directories: foundation-module dev path/to/module`);
+}
+
+/** Quotes one argument for the shell that concurrently runs commands in. */
+function quote(arg: string): string {
+  if (process.platform === 'win32') return `"${arg.replaceAll('"', '\\"')}"`;
+  return `'${arg.replaceAll("'", "'\\''")}'`;
+}

@@ -1,0 +1,22 @@
+import { Route, Routes } from 'react-router-dom';
+import { useSession } from './identity.ts';
+import { modulePages } from './modules.ts';
+import { Home } from './shell/Home.tsx';
+import { Layout } from './shell/Layout.tsx';
+import { ModulePageHost } from './shell/ModulePageHost.tsx';
+import { NotFound } from './shell/NotFound.tsx';
+
+export function App() {
+  const session = useSession();
+  return (
+    <Routes>
+      <Route element={<Layout session={session} />}>
+        <Route index element={<Home permissions={session.me?.permissions ?? null} />} />
+        {modulePages.map((page) => (
+          <Route key={page.path} path={page.path} element={<ModulePageHost page={page} session={session} />} />
+        ))}
+        <Route path="*" element={<NotFound />} />
+      </Route>
+    </Routes>
+  );
+}

@@ -1,0 +1,103 @@
+/**
+ * Who the shell acts as: a dev tenant and a dev user, chosen in the header, remembered in
+ * localStorage, and sent by `apiFetch` on every request. The sandbox trusts these headers; the
+ * foundation replaces them with real authentication.
+ */
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { apiJson, createApiFetch, type ApiFetch } from './api.ts';
+
+export interface Tenant { id: string; code: string; name: string }
+export interface User { id: string; email: string; name: string }
+
+/** `GET /api/sandbox/identities` */
+export interface Identities { tenants: Tenant[]; users: User[] }
+
+/** `GET /api/sandbox/me` */
+export interface Me { tenant: Tenant; user: User; permissions: string[] }
+
+/** What the shell sends: tenant code as `X-Tenant-Id`, user email as `X-User-Id`. */
+export interface Identity { tenant: string; user: string }
+
+const STORAGE_KEY = 'foundation-shell.identity';
+
+function storedIdentity(): Partial<Identity> {
+  try {
+    const value: unknown = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? '{}');
+    return value && typeof value === 'object' ? (value as Partial<Identity>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function storeIdentity(identity: Identity): void {
+  try {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(identity));
+  } catch {
+    // Storage may be off (private mode); the choice then lasts until reload, which is fine.
+  }
+}
+
+/** The remembered choice while the sandbox still has it, else the first tenant and user. */
+function pickIdentity(stored: Partial<Identity>, { tenants, users }: Identities): Identity | null {
+  const tenant = tenants.find((t) => t.code === stored.tenant) ?? tenants[0];
+  const user = users.find((u) => u.email === stored.user) ?? users[0];
+  return tenant && user ? { tenant: tenant.code, user: user.email } : null;
+}
+
+export interface Session {
+  identities: Identities | null;
+  identity: Identity | null;
+  me: Me | null;
+  /** `apiFetch` bound to the current identity (a new function when it changes). */
+  apiFetch: ApiFetch;
+  /** Last failure to load identities or `me`, if any. */
+  error: unknown;
+  choose(change: Partial<Identity>): void;
+  /** Try again after an error (e.g. the API came up after the shell). */
+  retry(): void;
+}
+
+export function useSession(): Session {
+  const [identities, setIdentities] = useState<Identities | null>(null);
+  const [identity, setIdentity] = useState<Identity | null>(null);
+  const [me, setMe] = useState<Me | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [attempt, setAttempt] = useState(0);
+  const apiFetch = useMemo(() => createApiFetch(identity), [identity]);
+
+  useEffect(() => {
+    let current = true;
+    apiJson<Identities>(createApiFetch(null), '/api/sandbox/identities').then(
+      (loaded) => {
+        if (!current) return;
+        setIdentities(loaded);
+        setIdentity((chosen) => pickIdentity(chosen ?? storedIdentity(), loaded));
+      },
+      (err: unknown) => current && setError(err),
+    );
+    return () => { current = false; };
+  }, [attempt]);
+
+  useEffect(() => {
+    if (!identity) return;
+    let current = true;
+    storeIdentity(identity);
+    setMe(null);
+    apiJson<Me>(apiFetch, '/api/sandbox/me').then(
+      (loaded) => { if (current) { setMe(loaded); setError(null); } },
+      (err: unknown) => current && setError(err),
+    );
+    return () => { current = false; };
+  }, [identity, apiFetch, attempt]);
+
+  const choose = useCallback((change: Partial<Identity>) => {
+    setIdentity((chosen) => (chosen ? { ...chosen, ...change } : chosen));
+  }, []);
+
+  const retry = useCallback(() => {
+    setError(null);
+    setAttempt((n) => n + 1);
+  }, []);
+
+  return { identities, identity, me, apiFetch, error, choose, retry };
+}

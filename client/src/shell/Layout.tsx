@@ -1,0 +1,24 @@
+import { Link, Outlet } from 'react-router-dom';
+import type { Session } from '../identity.ts';
+import { ErrorMessage } from './ErrorMessage.tsx';
+import { IdentitySwitcher } from './IdentitySwitcher.tsx';
+import { Menu } from './Menu.tsx';
+
+/** Header with the switchers, menu on the left, the current page on the right. */
+export function Layout({ session }: { session: Session }) {
+  return (
+    <div className="shell">
+      <header className="shell-header">
+        <Link to="/" className="shell-brand">Foundation sandbox</Link>
+        <IdentitySwitcher session={session} />
+      </header>
+      <nav className="shell-menu" aria-label="Modules">
+        <Menu permissions={session.me?.permissions ?? null} failed={session.error !== null} />
+      </nav>
+      <main className="shell-content">
+        {session.error !== null && <ErrorMessage error={session.error} onRetry={session.retry} />}
+        <Outlet />
+      </main>
+    </div>
+  );
+}
