@@ -77,8 +77,13 @@ function resolveModuleDirs(given: string[], cwd: string): string[] {
   throw new UsageError(`No module in ${cwd}: run inside a module directory (one with plugin/index.ts) or name module directories: foundation-module dev path/to/module`);
 }
 
-/** Quotes one argument for the shell that concurrently runs commands in. */
+/**
+ * Quotes one argument for the shell that concurrently runs commands in, only when it needs it:
+ * concurrently strips a pair of quotes around a whole command, which would break one that both
+ * starts and ends with a quoted argument.
+ */
 function quote(arg: string): string {
+  if (/^[\w/.:=@+-]+$/.test(arg)) return arg;
   if (process.platform === 'win32') return `"${arg.replaceAll('"', '\\"')}"`;
   return `'${arg.replaceAll("'", "'\\''")}'`;
 }
