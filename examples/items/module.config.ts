@@ -1,11 +1,9 @@
-import { permissions } from './plugin/index.ts';
+import plugin, { permissions } from './plugin/index.ts';
 
 /** What the host needs to know about this module besides its code. */
 export default {
-  id: 'items',
+  ...plugin.meta,
   name: 'Items',
-  version: '1.0.0',
-  api: '1.x',
   description: 'Example module: a list of items per tenant.',
   permissions,
   /** Suggested bundles of permissions; a tenant admin applies them explicitly. */
