@@ -1,4 +1,4 @@
-// Fails CI when no test ran on the real PostgreSQL (names say "on real PostgreSQL") or one was skipped.
+// Prints the run's totals; fails CI when no test ran on the real PostgreSQL (names say "on real PostgreSQL") or one was skipped.
 import fs from 'node:fs';
 
 const report = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
@@ -11,3 +11,7 @@ if (passed === 0 || notPassed.length > 0) {
   process.exit(1);
 }
 console.log(`real-PostgreSQL tests: ${passed} passed`);
+
+// The plain closing line CI reads: totals of the whole run.
+const skipped = report.numPendingTests + report.numTodoTests;
+console.log(`tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`);
