@@ -18,7 +18,7 @@ import { createTenancy, type Tenancy } from './tenancy.ts';
 export interface SandboxOptions extends DatabaseOptions {
   /** Module directories to load (each holds plugin/index.ts). */
   moduleDirs: string[];
-  /** Accept `X-Tenant-Id` / `X-User-Id` as identity. @default true */
+  /** Accept `X-Tenant-Id` / `X-User-Id` as identity, and serve `/api/sandbox/*` (tokens, identities). @default true */
   devIdentityHeaders?: boolean;
   /** Secret of dev bearer tokens. @default process.env.SANDBOX_JWT_SECRET ?? a fixed dev secret */
   jwtSecret?: string;
@@ -78,7 +78,8 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       mounted.push({ id: plugin.meta.id, version: plugin.meta.version, router: ctx.router });
     }
     if (runCron) services.cron.start();
-    const app = createHttpApp({ pool, plugins: mounted, identity, tenancy, rbac, logger, cors, bodyLimit });
+    // Minting tokens and listing identities only makes sense where dev identities are accepted.
+    const app = createHttpApp({ pool, plugins: mounted, identity, tenancy, rbac, logger, cors, bodyLimit, devRoutes: devIdentityHeaders });
     return {
       app, database, tenancy, rbac, identity, plugins, bootstrapReport,
       rebootstrap: runBootstrap,

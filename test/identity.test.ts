@@ -48,9 +48,10 @@ describe.each(databaseServers())('request identity on $name PostgreSQL', (server
     expect(body.users.map((u: { email: string }) => u.email)).toEqual(['admin@sandbox.dev', 'user@sandbox.dev']);
   });
 
-  it('ignores dev headers when they are switched off, and still accepts tokens', async () => {
+  it('refuses dev headers and serves no token route when they are switched off, and still accepts tokens', async () => {
     const res = await strict.as('admin@sandbox.dev', 'dev').get(ITEMS).expect(401);
     expect(res.body.error.message).toMatch(/accepted in dev only/);
+    await strict.request.post('/api/sandbox/token').send({ user: 'admin@sandbox.dev', tenant: 'dev' }).expect(404);
     const token = await strict.sandbox.identity.signDevToken({ user: 'admin@sandbox.dev', tenant: 'dev' });
     await strict.request.get(ITEMS).set('Authorization', `Bearer ${token}`).expect(200);
   });
