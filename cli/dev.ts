@@ -7,7 +7,7 @@ import { concurrently } from 'concurrently';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { pickPort } from '../sandbox/free-port.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -39,9 +39,10 @@ export async function runDev({ moduleDirs = [], port, apiPort, sandboxDir, cwd =
     FOUNDATION_SHELL_PORT: String(shellPort),
     FOUNDATION_SANDBOX_DIR: path.resolve(cwd, sandboxDir ?? '.sandbox'),
   };
+  // Commands run from the kit's root with relative paths, so no command ends in a quoted
+  // argument: concurrently strips quotes that open and close a whole command.
   const node = quote(process.execPath);
-  const tsxLoader = quote(pathToFileURL(require.resolve('tsx/esm')).href);
-  const viteBin = quote(path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js'));
+  const viteBin = quote(path.relative(KIT_ROOT, path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js')));
 
   console.log(`foundation-module dev: ${dirs.map((d) => path.relative(cwd, d) || '.').join(', ')}`);
   console.log(`  Shell  http://127.0.0.1:${shellPort}/`);
@@ -49,8 +50,8 @@ export async function runDev({ moduleDirs = [], port, apiPort, sandboxDir, cwd =
   console.log('  (the API prints the psql connection string when the database is up; Ctrl-C stops everything)\n');
 
   const { result } = concurrently([
-    { name: 'api', command: `${node} --import ${tsxLoader} ${quote(path.join(KIT_ROOT, 'sandbox', 'server.ts'))}`, env, cwd, prefixColor: 'cyan' },
-    { name: 'shell', command: `${node} ${viteBin} --config ${quote(path.join(KIT_ROOT, 'client', 'vite.config.ts'))} --clearScreen false`, env, cwd, prefixColor: 'magenta' },
+    { name: 'api', command: `${node} --import tsx/esm sandbox/server.ts`, env, cwd: KIT_ROOT, prefixColor: 'cyan' },
+    { name: 'shell', command: `${node} ${viteBin} --config client/vite.config.ts --clearScreen false`, env, cwd: KIT_ROOT, prefixColor: 'magenta' },
   ], { killOthersOn: ['failure', 'success'], prefix: 'name', handleInput: false });
 
   let interrupted = false;
@@ -77,11 +78,7 @@ function resolveModuleDirs(given: string[], cwd: string): string[] {
   throw new UsageError(`No module in ${cwd}: run inside a module directory (one with plugin/index.ts) or name module directories: foundation-module dev path/to/module`);
 }
 
-/**
- * Quotes one argument for the shell that concurrently runs commands in, only when it needs it:
- * concurrently strips a pair of quotes around a whole command, which would break one that both
- * starts and ends with a quoted argument.
- */
+/** Quotes one argument for the shell that concurrently runs commands in, only when it needs it. */
 function quote(arg: string): string {
   if (/^[\w/.:=@+-]+$/.test(arg)) return arg;
   if (process.platform === 'win32') return `"${arg.replaceAll('"', '\\"')}"`;

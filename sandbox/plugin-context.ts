@@ -35,7 +35,7 @@ export function createPluginContext(plugin: LoadedPlugin, services: HostServices
     rbac: services.rbac.forPlugin(pluginId, plugin.permissions),
     withTenantTx: (tenantId, run) => services.tenancy.withTenantTx(tenantId, run),
     resolveTenant: (query) => services.tenancy.resolve(query),
-    config: pluginConfig(services.pool, pluginId),
+    config: pluginConfig(services.pool, services.tenancy, pluginId),
     events: services.events.forPlugin(pluginId),
     cron: services.cron.forPlugin(pluginId),
     log: (msg, meta) => log.info(meta ?? {}, msg),

@@ -115,7 +115,11 @@ function checkConfig(
     if (!template || typeof template.key !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(template.key)) {
       fail(`module.config.ts roleTemplates key ${JSON.stringify(template?.key)}`, 'must be UPPER_SNAKE_CASE');
     }
-    for (const permission of template.permissions ?? []) {
+    if (typeof template.displayName !== 'string' || !template.displayName.trim()) {
+      fail(`role template ${template.key} displayName`, 'must be a non-empty string');
+    }
+    if (!Array.isArray(template.permissions)) fail(`role template ${template.key} permissions`, 'must be an array of permissions');
+    for (const permission of template.permissions) {
       if (!declared.includes(permission)) fail(`role template ${template.key}`, `grants "${permission}", which plugin "${id}" does not declare`);
     }
   }

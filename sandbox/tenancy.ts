@@ -2,7 +2,7 @@
  * Schema-per-tenant. Tenants are rows of `public.sys_tenant`; each has its own schema, named in
  * that row and never taken from a request. This is the only file that sets `search_path`.
  */
-import { drizzle } from 'drizzle-orm/node-postgres';
+import { drizzle, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { TenantDb, TenantInfo } from './contract.ts';
 import { HttpError } from './errors.ts';
@@ -44,6 +44,20 @@ export async function inSchemaTransaction<T>(pool: pg.Pool, schema: string, run:
   } finally {
     client.release(broken);
   }
+}
+
+/**
+ * Drizzle bound to the tenant transaction's connection. Its `transaction()` nests as a SAVEPOINT:
+ * Drizzle's own would send BEGIN/COMMIT on the same connection, ending the tenant transaction
+ * (and its search_path) early.
+ */
+function tenantDb(client: pg.PoolClient): TenantDb {
+  const db = drizzle(client);
+  // dialect and session are Drizzle internals, the same ones it hands its own transactions.
+  const { dialect, session } = db as unknown as { dialect: never; session: never };
+  const outer = new NodePgTransaction<Record<string, never>, never>(dialect, session, undefined, 0);
+  db.transaction = ((nested: (tx: unknown) => Promise<unknown>) => outer.transaction(nested)) as TenantDb['transaction'];
+  return db;
 }
 
 export interface TenancyOptions {
@@ -103,7 +117,7 @@ export function createTenancy({ pool }: TenancyOptions): Tenancy {
 
   async function withTenantTx<T>(tenantIdOrCode: string, run: (db: TenantDb) => Promise<T>): Promise<T> {
     const tenant = await get(tenantIdOrCode);
-    return inSchemaTransaction(pool, tenant.schema, (client) => run(drizzle(client)));
+    return inSchemaTransaction(pool, tenant.schema, (client) => run(tenantDb(client)));
   }
 
   return { find, get, resolve, list, withTenantTx, invalidate: () => byKey.clear() };

@@ -52,6 +52,21 @@ describe.each(databaseServers())('tenant isolation on $name PostgreSQL', (server
     expect(await t.sql(`SELECT 1 FROM tenant_dev.items WHERE name = 'rolled-back'`)).toEqual([]);
   });
 
+  it('nests db.transaction() as a savepoint inside the tenant transaction', async () => {
+    const { id } = await t.sandbox.tenancy.get('acme');
+    await t.sandbox.tenancy.withTenantTx(id, async (db) => {
+      await db.execute(`INSERT INTO items (name) VALUES ('outer-before')`);
+      await expect(db.transaction(async (tx) => {
+        await tx.execute(`INSERT INTO items (name) VALUES ('inner-undone')`);
+        throw new Error('inner failure');
+      })).rejects.toThrow('inner failure');
+      await db.transaction(async (tx) => tx.execute(`INSERT INTO items (name) VALUES ('inner-kept')`));
+      await db.execute(`INSERT INTO items (name) VALUES ('outer-after')`);
+    });
+    const names = (await t.sql<{ name: string }>(`SELECT name FROM tenant_acme.items WHERE name LIKE 'outer%' OR name LIKE 'inner%' ORDER BY name`)).map((r) => r.name);
+    expect(names).toEqual(['inner-kept', 'outer-after', 'outer-before']);
+  });
+
   it('leaves no search_path behind on the pooled connection (SET LOCAL, not SET)', async () => {
     const pool = new pg.Pool({ connectionString: t.database.url, max: 1 });
     try {

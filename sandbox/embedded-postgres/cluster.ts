@@ -105,6 +105,8 @@ function initCluster(
     const result = spawnSync(initdb, [
       `--pgdata=${dir}`, `--username=${user}`, `--pwfile=${pwFile}`, '--auth=scram-sha-256',
       '--encoding=UTF8', '--locale=C', '--no-instructions',
+      // A crash during initdb only means running it again; skipping its fsyncs halves the first start.
+      '--no-sync',
     ], { ...ids, cwd: os.tmpdir(), encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
     if (result.status !== 0) {
       // A half-initialised directory would make every later start fail the same way.
@@ -130,10 +132,10 @@ function stopOrphanedServer(dir: string): void {
   const pid = Number(pidLine);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
   const parent = parentPid(pid);
-  if (parent !== undefined && parent !== 1 && isAlive(parent)) {
+  if (parent === undefined || (parent !== 1 && isAlive(parent))) {
     throw new SandboxStartError(
       `Another sandbox is already using the embedded PostgreSQL in ${dir} (server pid ${pid}, port ${portLine.trim()}). ` +
-      'Stop that `npm run dev` first, or point this one at other data with FOUNDATION_SANDBOX_DIR.',
+      'Stop that `npm run dev` first, or give this one other data: `foundation-module dev --sandbox-dir <dir>`.',
     );
   }
   process.kill(pid, 'SIGINT');
@@ -150,12 +152,15 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The parent of `pid`, or undefined when it can't be told (then the server is left alone). */
 function parentPid(pid: number): number | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   } catch {
-    return undefined; // not Linux: treat as unknown and leave the server alone
+    const ps = spawnSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }); // macOS, BSD
+    const parent = Number(ps.stdout?.trim());
+    return ps.status === 0 && Number.isInteger(parent) && parent > 0 ? parent : undefined;
   }
 }
 
