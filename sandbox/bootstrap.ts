@@ -4,6 +4,7 @@
  * run finds nothing to do and changes nothing. Concurrent starts queue on one advisory lock.
  */
 import type pg from 'pg';
+import { inTransaction } from './db.ts';
 import type { Logger } from './logger.ts';
 import { seedDevData } from './dev-seed.ts';
 import { migrateTarget, readMigrations } from './migrations.ts';
@@ -60,15 +61,4 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
   }
   if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
   return { applied };
-}
-
-async function inTransaction(client: pg.ClientBase, run: () => Promise<void>): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await run();
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  }
 }

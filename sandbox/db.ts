@@ -75,3 +75,16 @@ export function redact(url: string): string {
     return '<unparseable connection string>';
   }
 }
+
+/** Runs `run` between BEGIN and COMMIT on `client`; ROLLBACK and rethrow when it throws. */
+export async function inTransaction<T>(client: pg.ClientBase, run: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await run();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+}

@@ -6,6 +6,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type pg from 'pg';
 import type { RbacCapability } from './contract.ts';
+import { inTransaction } from './db.ts';
 import { HttpError } from './errors.ts';
 import { permissionProblem } from './plugin-id.ts';
 
@@ -67,20 +68,17 @@ export function createRbac({ pool }: { pool: pg.Pool }): Rbac {
   async function grant({ userId, tenantId }: { userId: string; tenantId: string }, roleKey: string, permissions: string[]): Promise<void> {
     const client = await pool.connect();
     try {
-      await client.query('BEGIN');
-      const { rows: known } = await client.query<{ permission: string }>('SELECT permission FROM public.sys_permission WHERE permission = ANY($1::text[])', [permissions]);
-      const unknown = permissions.filter((p) => !known.some((k) => k.permission === p));
-      if (unknown.length) throw new Error(`Cannot grant ${unknown.join(', ')}: not in the permission catalog (no loaded plugin declares it).`);
-      const { rows } = await client.query<{ id: string }>(
-        `INSERT INTO public.sys_role (tenant_id, key, name) VALUES ($1, $2, $2)
-         ON CONFLICT (tenant_id, key) DO UPDATE SET key = EXCLUDED.key RETURNING id`, [tenantId, roleKey]);
-      const roleId = rows[0]!.id;
-      await client.query('INSERT INTO public.sys_role_permission (role_id, permission) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [roleId, permissions]);
-      await client.query('INSERT INTO public.sys_user_role (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [userId, roleId]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
+      await inTransaction(client, async () => {
+        const { rows: known } = await client.query<{ permission: string }>('SELECT permission FROM public.sys_permission WHERE permission = ANY($1::text[])', [permissions]);
+        const unknown = permissions.filter((p) => !known.some((k) => k.permission === p));
+        if (unknown.length) throw new Error(`Cannot grant ${unknown.join(', ')}: not in the permission catalog (no loaded plugin declares it).`);
+        const { rows } = await client.query<{ id: string }>(
+          `INSERT INTO public.sys_role (tenant_id, key, name) VALUES ($1, $2, $2)
+           ON CONFLICT (tenant_id, key) DO UPDATE SET key = EXCLUDED.key RETURNING id`, [tenantId, roleKey]);
+        const roleId = rows[0]!.id;
+        await client.query('INSERT INTO public.sys_role_permission (role_id, permission) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING', [roleId, permissions]);
+        await client.query('INSERT INTO public.sys_user_role (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [userId, roleId]);
+      });
     } finally {
       client.release();
     }
