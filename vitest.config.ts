@@ -2,10 +2,20 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-    globalSetup: ['testing/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: 'kit',
+          include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+          globalSetup: ['testing/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      // Each example module runs its own generated tests with its own vitest.config.ts, as it
+      // would after `npm create`: this is where the generated tests are proven on both servers.
+      'examples/*',
+    ],
     // CI reads the JSON report to prove the real-PostgreSQL tests ran (see .ci/run).
     reporters: process.env.CI === 'true' ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
   },

@@ -5,6 +5,7 @@
 import mri from 'mri';
 import { SandboxStartError } from '../sandbox/errors.ts';
 import { runDev } from './dev.ts';
+import { loadGenerators } from './generators.ts';
 import { UsageError } from './usage-error.ts';
 
 const HELP = `foundation-module <command> [options]
@@ -16,12 +17,20 @@ Commands:
     --port <n>         Shell port (default 5173, or a free one if taken)
     --api-port <n>     API port (default 3000, or a free one if taken)
     --sandbox-dir <d>  Where the embedded database keeps its data (default ./.sandbox)
+  generate <kind> <name>
+                       Add an entity, migration, permission or page to the module in the
+                       current folder (foundation-module generate --help for the kinds)
 
 Options:
   -h, --help           Show this help
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // generate has flags of its own: hand it the raw arguments.
+  if (argv[0] === 'generate') {
+    const { runGenerate } = await loadGenerators();
+    return runGenerate(argv.slice(1), { cwd: process.cwd(), log: (text) => console.log(text) });
+  }
   const args = mri(argv, {
     boolean: ['help'],
     string: ['port', 'api-port', 'sandbox-dir'],
@@ -40,9 +49,20 @@ async function main(argv: string[]): Promise<number> {
         apiPort: portFlag(args['api-port'], '--api-port'),
         sandboxDir: args['sandbox-dir'],
       });
+    case 'migrate':
+    case 'vendor':
+    case 'tenants':
+    case 'plugins':
+      console.error(`foundation-module: \`${command}\` is not in this kit version yet. Migrations run by themselves at \`npm run dev\` and in tests; see docs/sandbox.md.`);
+      return 1;
     default:
       throw new UsageError(`Unknown command "${command}". Run \`foundation-module --help\` for the list.`);
   }
+}
+
+/** Errors of the generators that the author fixes by changing the command or the module. */
+function isGeneratorError(error: unknown): error is Error {
+  return error instanceof Error && ['GenerateError', 'GenerateUsageError', 'NameError', 'EditError'].includes(error.name);
 }
 
 function portFlag(value: string | undefined, flag: string): number | undefined {
@@ -59,7 +79,7 @@ main(process.argv.slice(2)).then(
       console.error(`foundation-module: ${error.message}`);
       process.exit(2);
     }
-    if (error instanceof SandboxStartError) {
+    if (error instanceof SandboxStartError || isGeneratorError(error)) {
       console.error(`foundation-module: ${error.message}`);
       process.exit(1);
     }

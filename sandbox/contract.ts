@@ -98,3 +98,34 @@ export interface PluginContext {
    */
   httpError(status: number, code: string, message: string, details?: Record<string, unknown>): Error;
 }
+
+/** A role a module suggests; a tenant admin applies it explicitly, never automatically. */
+export interface RoleTemplateDefinition {
+  /** Upper-case key, unique in the module, e.g. `INVENTORY_VIEWER`. */
+  key: string;
+  displayName: string;
+  /** Each one of the module's own permissions. */
+  permissions: string[];
+}
+
+/** A menu entry as the host shows it (the client manifest's `menu` entries have this shape). */
+export interface NavEntry {
+  label: string;
+  /** Route path relative to the module's base `/app/<id>/`. */
+  to: string;
+  section?: string;
+  permission?: string;
+}
+
+/** Default export of a module's `module.config.ts`: what the host knows of a module besides its code. */
+export interface ModuleConfig extends PluginMeta {
+  /** Display name. */
+  name: string;
+  description?: string;
+  /** The same list `plugin/index.ts` exports as `permissions`. */
+  permissions: string[];
+  roleTemplates?: RoleTemplateDefinition[];
+  nav?: NavEntry[];
+  /** JSON schema of the module's per-tenant configuration. */
+  configSchema?: Record<string, unknown>;
+}

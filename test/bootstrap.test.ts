@@ -35,7 +35,7 @@ describe.each(databaseServers())('bootstrap on $name PostgreSQL', (server) => {
     expect(checksum).toHaveLength(1);
     expect(checksum[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(await t.sql(`SELECT permission FROM sys_permission ORDER BY 1`)).toEqual(
-      ['items.create', 'items.delete', 'items.read', 'items.update'].map((permission) => ({ permission })));
+      ['items.items.create', 'items.items.delete', 'items.items.read', 'items.items.update'].map((permission) => ({ permission })));
   });
 
   it('changes nothing when it runs again, in the same process or in a second sandbox', async () => {
@@ -70,7 +70,7 @@ describe.each(databaseServers())('bootstrap on $name PostgreSQL', (server) => {
     const db = await createThrowawayDatabase(server.url);
     try {
       await (await createSandbox({ moduleDirs: [dir], databaseUrl: db.url, logger })).close();
-      fs.writeFileSync(path.join(dir, 'migrations/tenant/002_add_sku.sql'), 'ALTER TABLE items ADD COLUMN sku text;\n');
+      fs.writeFileSync(path.join(dir, 'migrations/tenant/002_add_sku.sql'), 'ALTER TABLE items_items ADD COLUMN sku text;\n');
       const next = await createSandbox({ moduleDirs: [dir], databaseUrl: db.url, logger });
       expect(next.bootstrapReport.applied.sort()).toEqual(['items:tenant/002_add_sku.sql@acme', 'items:tenant/002_add_sku.sql@dev']);
       await next.close();
@@ -85,7 +85,7 @@ describe.each(databaseServers())('bootstrap on $name PostgreSQL', (server) => {
   });
 
   it('rolls back a failing migration in a tenant and names it', async () => {
-    const dir = moduleVariant({ 'migrations/tenant/002_broken.sql': 'ALTER TABLE items ADD COLUMN ok text;\nALTER TABLE nope ADD COLUMN x int;\n' });
+    const dir = moduleVariant({ 'migrations/tenant/002_broken.sql': 'ALTER TABLE items_items ADD COLUMN ok text;\nALTER TABLE nope ADD COLUMN x int;\n' });
     const db = await createThrowawayDatabase(server.url);
     try {
       await expect(createSandbox({ moduleDirs: [dir], databaseUrl: db.url, logger: createLogger({ level: 'silent' }) }))
@@ -93,7 +93,7 @@ describe.each(databaseServers())('bootstrap on $name PostgreSQL', (server) => {
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
       // 002's first statement ran before its second failed; the rollback took it back everywhere.
-      const cols = await client.query(`SELECT table_schema FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'ok'`);
+      const cols = await client.query(`SELECT table_schema FROM information_schema.columns WHERE table_name = 'items_items' AND column_name = 'ok'`);
       const recorded = await client.query(`SELECT name FROM sys_plugin_migrations WHERE name = '002_broken.sql'`);
       await client.end();
       expect(cols.rows).toEqual([]);

@@ -12,8 +12,8 @@ describe('an unexpected error in a plugin route', () => {
   let dir: string;
   beforeAll(async () => {
     dir = moduleVariant({
-      'plugin/index.ts': (old) => old.replace('const r = ctx.router;', `const r = ctx.router;
-    r.get('/explode', ctx.rbac.require('items.read'), async () => { throw new Error('secret internals at /srv/app.ts:42'); });`),
+      'plugin/items.ts': (old) => old.replace('const r = ctx.router;', `const r = ctx.router;
+    r.get('/explode', ctx.rbac.require('items.items.read'), async () => { throw new Error('secret internals at /srv/app.ts:42'); });`),
     });
     t = await startTestSandbox({ moduleDirs: [dir], serverUrl: databaseServers()[0]!.url, logger: pino({ level: 'error' }, sink) });
   });

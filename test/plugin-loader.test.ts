@@ -19,8 +19,8 @@ const editPlugin = (from: string | RegExp, to: string) => ({ 'plugin/index.ts': 
 describe('loading plugins', () => {
   it('loads the example module with its permissions and role templates', async () => {
     const [items] = await loadPlugins([ITEMS_MODULE]);
-    expect(items!.meta).toEqual({ id: 'items', version: '1.0.0', api: '1.x' });
-    expect(items!.permissions).toEqual(['items.read', 'items.create', 'items.update', 'items.delete']);
+    expect(items!.meta).toEqual({ id: 'items', version: '0.1.0', api: '1.x' });
+    expect(items!.permissions).toEqual(['items.items.read', 'items.items.create', 'items.items.update', 'items.items.delete']);
     expect(items!.roleTemplates.map((r) => r.key)).toEqual(['ITEMS_VIEWER', 'ITEMS_MANAGER']);
   });
 
@@ -28,9 +28,9 @@ describe('loading plugins', () => {
     ['a contract major other than 1', editPlugin("api: '1.x'", "api: '2.x'"), /meta\.api "2\.x" of plugin "items" is not supported: this host implements contract 1\.x/],
     ['a bad id', editPlugin("id: 'items'", "id: 'Bad_Id'"), /meta\.id "Bad_Id" must be lowercase kebab-case/],
     ['a reserved id', editPlugin("id: 'items'", "id: 'admin'"), /meta\.id "admin" is reserved/],
-    ['a version that is not semver', editPlugin("version: '1.0.0', api", "version: 'one', api"), /meta\.version "one" of plugin "items" must be a semver version/],
+    ['a version that is not semver', editPlugin("version: '0.1.0', api", "version: 'one', api"), /meta\.version "one" of plugin "items" must be a semver version/],
     ['a missing register', editPlugin('async register(ctx) {', 'async registr(ctx: never) {'), /register of plugin "items" is missing/],
-    ['a permission outside its namespace', editPlugin("'items.delete']", "'items.delete', 'orders.read']"), /permission "orders.read" of plugin "items" must be namespaced by the plugin id/],
+    ['a permission outside its namespace', editPlugin('...itemsPermissions,', "...itemsPermissions, 'orders.read',"), /permission "orders.read" of plugin "items" must be namespaced by the plugin id/],
   ])('refuses %s with a message naming module and field', async (_what, edit, message) => {
     const dir = variant(edit);
     const error = await loadPlugins([dir]).catch((e: unknown) => e);
@@ -40,7 +40,7 @@ describe('loading plugins', () => {
   });
 
   it('refuses module.config.ts permissions that drift from the plugin', async () => {
-    const dir = variant({ 'module.config.ts': (old) => old.replace('  permissions,\n', "  permissions: ['items.read'],\n") });
+    const dir = variant({ 'module.config.ts': (old) => old.replace('  permissions,\n', "  permissions: ['items.items.read'],\n") });
     await expect(loadPlugins([dir])).rejects.toThrow(/module\.config\.ts permissions differ from plugin\/index\.ts/);
   });
 
@@ -54,9 +54,9 @@ describe('loading plugins', () => {
   });
 
   it('refuses a plugin that requires a permission it did not declare, at registration', async () => {
-    const dir = variant(editPlugin("ctx.rbac.require('items.delete')", "ctx.rbac.require('items.purge')"));
+    const dir = variant({ 'plugin/items.ts': (old: string) => old.replace("ctx.rbac.require('items.items.delete')", "ctx.rbac.require('items.items.purge')") });
     await expect(startTestSandbox({ moduleDirs: [dir], serverUrl: databaseServers()[0]!.url }))
-      .rejects.toThrow(/register\(\) of plugin "items" failed: Plugin "items" requires permission "items\.purge", which it does not declare/);
+      .rejects.toThrow(/register\(\) of plugin "items" failed: Plugin "items" requires permission "items\.items\.purge", which it does not declare/);
   });
 
   it('refuses a bad plugin before touching any database', async () => {

@@ -24,19 +24,19 @@ describe.each(databaseServers())('tenant isolation on $name PostgreSQL', (server
     expect(acmeNames).toContain('only-in-acme');
     expect(acmeNames).not.toContain('only-in-dev');
 
-    const inDev = await t.sql<{ name: string }>('SELECT name FROM tenant_dev.items');
-    const inAcme = await t.sql<{ name: string }>('SELECT name FROM tenant_acme.items');
+    const inDev = await t.sql<{ name: string }>('SELECT name FROM tenant_dev.items_items');
+    const inAcme = await t.sql<{ name: string }>('SELECT name FROM tenant_acme.items_items');
     expect(inDev.map((r) => r.name)).toContain('only-in-dev');
     expect(inDev.map((r) => r.name)).not.toContain('only-in-acme');
     expect(inAcme.map((r) => r.name)).toEqual(['only-in-acme']);
     // Nothing of a module lands in public.
-    expect(await t.sql(`SELECT 1 FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'items'`)).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'items_items'`)).toEqual([]);
   });
 
   it('has no tenant_id column in any tenant-schema table', async () => {
     const tables = await t.sql<{ table_schema: string; table_name: string }>(
       `SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('tenant_dev', 'tenant_acme')`);
-    expect(tables.map((r) => `${r.table_schema}.${r.table_name}`).sort()).toEqual(['tenant_acme.items', 'tenant_dev.items']);
+    expect(tables.map((r) => `${r.table_schema}.${r.table_name}`).sort()).toEqual(['tenant_acme.items_items', 'tenant_dev.items_items']);
     const tenantIdColumns = await t.sql(
       `SELECT table_schema, table_name FROM information_schema.columns
         WHERE column_name = 'tenant_id' AND table_schema IN (SELECT schema_name FROM public.sys_tenant)`);
@@ -46,24 +46,24 @@ describe.each(databaseServers())('tenant isolation on $name PostgreSQL', (server
   it('rolls back withTenantTx when its function throws', async () => {
     const { id } = await t.sandbox.tenancy.get('dev');
     await expect(t.sandbox.tenancy.withTenantTx(id, async (db) => {
-      await db.execute(`INSERT INTO items (name) VALUES ('rolled-back')`);
+      await db.execute(`INSERT INTO items_items (name) VALUES ('rolled-back')`);
       throw new Error('boom');
     })).rejects.toThrow('boom');
-    expect(await t.sql(`SELECT 1 FROM tenant_dev.items WHERE name = 'rolled-back'`)).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM tenant_dev.items_items WHERE name = 'rolled-back'`)).toEqual([]);
   });
 
   it('nests db.transaction() as a savepoint inside the tenant transaction', async () => {
     const { id } = await t.sandbox.tenancy.get('acme');
     await t.sandbox.tenancy.withTenantTx(id, async (db) => {
-      await db.execute(`INSERT INTO items (name) VALUES ('outer-before')`);
+      await db.execute(`INSERT INTO items_items (name) VALUES ('outer-before')`);
       await expect(db.transaction(async (tx) => {
-        await tx.execute(`INSERT INTO items (name) VALUES ('inner-undone')`);
+        await tx.execute(`INSERT INTO items_items (name) VALUES ('inner-undone')`);
         throw new Error('inner failure');
       })).rejects.toThrow('inner failure');
-      await db.transaction(async (tx) => tx.execute(`INSERT INTO items (name) VALUES ('inner-kept')`));
-      await db.execute(`INSERT INTO items (name) VALUES ('outer-after')`);
+      await db.transaction(async (tx) => tx.execute(`INSERT INTO items_items (name) VALUES ('inner-kept')`));
+      await db.execute(`INSERT INTO items_items (name) VALUES ('outer-after')`);
     });
-    const names = (await t.sql<{ name: string }>(`SELECT name FROM tenant_acme.items WHERE name LIKE 'outer%' OR name LIKE 'inner%' ORDER BY name`)).map((r) => r.name);
+    const names = (await t.sql<{ name: string }>(`SELECT name FROM tenant_acme.items_items WHERE name LIKE 'outer%' OR name LIKE 'inner%' ORDER BY name`)).map((r) => r.name);
     expect(names).toEqual(['inner-kept', 'outer-after', 'outer-before']);
   });
 

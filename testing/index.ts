@@ -15,6 +15,7 @@ import { createThrowawayDatabase, type ThrowawayDatabase } from './databases.ts'
 
 export { createThrowawayDatabase, databaseServers, type DatabaseServer } from './databases.ts';
 export { DEV_TENANTS, DEV_USERS } from '../sandbox/dev-seed.ts';
+export { expectTenantIsolation, type TenantIsolationOptions } from './tenant-isolation.ts';
 
 export interface TestSandboxOptions extends Omit<SandboxOptions, 'databaseUrl' | 'pool'> {
   /** Server to make the throw-away database on (see `databaseServers()`). */

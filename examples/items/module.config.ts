@@ -1,17 +1,19 @@
+import type { ModuleConfig } from 'create-foundation-module';
+import manifest from './client/manifest.ts';
 import plugin, { permissions } from './plugin/index.ts';
 
-/** What the host needs to know about this module besides its code. */
+/** What the host knows of this module besides its code. Permissions and menu have one source each. */
 export default {
   ...plugin.meta,
   name: 'Items',
-  description: 'Example module: a list of items per tenant.',
+  description: 'The Items module.',
   permissions,
-  /** Suggested bundles of permissions; a tenant admin applies them explicitly. */
+  /** Suggested roles; a tenant admin applies them explicitly, never automatically. */
   roleTemplates: [
-    { key: 'ITEMS_VIEWER', displayName: 'Items viewer', permissions: ['items.read'] },
+    { key: 'ITEMS_VIEWER', displayName: 'Items viewer', permissions: permissions.filter((p) => p.endsWith('.read')) },
     { key: 'ITEMS_MANAGER', displayName: 'Items manager', permissions: [...permissions] },
   ],
-  nav: [{ label: 'Items', to: 'items', permission: 'items.read' }],
-  /** JSON schema of the module's per-tenant configuration. */
+  nav: manifest.menu,
+  /** JSON schema of the module's per-tenant configuration (`ctx.config.getTenant`). */
   configSchema: { type: 'object', properties: {}, additionalProperties: false },
-};
+} satisfies ModuleConfig;

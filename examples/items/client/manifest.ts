@@ -8,6 +8,6 @@ export default {
     { path: 'items', component: () => import('./src/pages/ItemsPage.tsx') },
   ],
   menu: [
-    { label: 'Items', to: 'items', permission: 'items.read' },
+    { label: 'Items', to: 'items', permission: 'items.items.read' },
   ],
 } satisfies ModuleManifest;

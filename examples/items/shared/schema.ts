@@ -1,15 +1,13 @@
-import { integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-/**
- * Tables of this module. They live in each tenant's schema (no schema name here, no tenant_id
- * column): `withTenantTx` points `search_path` at the tenant. The SQL in migrations/tenant
- * creates them; keep both in step.
- */
-export const items = pgTable('items', {
+// Tables of this module. They live in each tenant's schema (no schema name here, no tenant_id
+// column): `withTenantTx` points `search_path` at the tenant. The SQL in migrations/tenant
+// creates them; keep both in step. Names start with the module id so modules never collide.
+
+export const items = pgTable('items_items', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
   description: text('description'),
-  quantity: integer('quantity').notNull().default(0),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -1,1 +1,2 @@
-DROP TABLE IF EXISTS items;
+-- Undoes 001_init.sql in one tenant schema.
+DROP TABLE items_items;

@@ -1,27 +1,30 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import type { ModulePageProps } from 'create-foundation-module/client';
-import { createItemsApi, ItemsApiError, type Item } from '../api.ts';
+import { ApiError } from '../api/http.ts';
+import { createItemsApi, type Item, type NewItem } from '../api/items.ts';
 
 /** Lists the tenant's items; creates and deletes them. Talks to the API only through `apiFetch`. */
 export default function ItemsPage({ apiFetch, tenant }: ModulePageProps) {
   const api = useMemo(() => createItemsApi(apiFetch), [apiFetch]);
-  const [items, setItems] = useState<Item[] | null>(null);
+  const [rows, setRows] = useState<Item[] | null>(null);
   const [error, setError] = useState<Error | null>(null);
 
   useEffect(() => {
     let current = true;
     api.list().then(
-      (loaded) => current && setItems(loaded),
+      (loaded) => current && setRows(loaded),
       (err: Error) => current && setError(err),
     );
-    return () => { current = false; };
+    return () => {
+      current = false;
+    };
   }, [api]);
 
-  async function remove(item: Item) {
+  async function remove(row: Item) {
     setError(null);
     try {
-      await api.remove(item.id);
-      setItems((list) => list?.filter((i) => i.id !== item.id) ?? list);
+      await api.remove(row.id);
+      setRows((list) => list?.filter((r) => r.id !== row.id) ?? list);
     } catch (err) {
       setError(err as Error);
     }
@@ -33,25 +36,24 @@ export default function ItemsPage({ apiFetch, tenant }: ModulePageProps) {
       {error && <p className="shell-error" role="alert">{error.message}</p>}
       <NewItemForm
         onCreate={async (input) => {
-          const item = await api.create(input);
-          setItems((list) => [item, ...(list ?? [])]);
+          const row = await api.create(input);
+          setRows((list) => [row, ...(list ?? [])]);
         }}
       />
-      {items === null && !error && <p className="shell-muted">Loading items…</p>}
-      {items?.length === 0 && <p className="shell-muted">No items yet in this tenant.</p>}
-      {items && items.length > 0 && (
+      {rows === null && !error && <p className="shell-muted">Loading items…</p>}
+      {rows?.length === 0 && <p className="shell-muted">No items yet in this tenant.</p>}
+      {rows && rows.length > 0 && (
         <table>
           <thead>
-            <tr><th>Name</th><th>Description</th><th>Quantity</th><th>Created</th><th /></tr>
+            <tr><th>Name</th><th>Description</th><th>Created</th><th /></tr>
           </thead>
           <tbody>
-            {items.map((item) => (
-              <tr key={item.id}>
-                <td>{item.name}</td>
-                <td>{item.description}</td>
-                <td>{item.quantity}</td>
-                <td>{new Date(item.createdAt).toLocaleString()}</td>
-                <td><button type="button" onClick={() => remove(item)}>Delete</button></td>
+            {rows.map((row) => (
+              <tr key={row.id}>
+                <td>{row.name}</td>
+                <td>{row.description}</td>
+                <td>{new Date(row.createdAt).toLocaleString()}</td>
+                <td><button type="button" onClick={() => remove(row)}>Delete</button></td>
               </tr>
             ))}
           </tbody>
@@ -61,27 +63,22 @@ export default function ItemsPage({ apiFetch, tenant }: ModulePageProps) {
   );
 }
 
-type Field = 'name' | 'description' | 'quantity';
-
-function NewItemForm({ onCreate }: { onCreate: (input: { name: string; description?: string; quantity?: number }) => Promise<void> }) {
-  const [values, setValues] = useState<Record<Field, string>>({ name: '', description: '', quantity: '' });
+function NewItemForm({ onCreate }: { onCreate: (input: NewItem) => Promise<void> }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
   // A 400 names the refused input in `field`: mark that input, not just the form.
-  const badField = error instanceof ItemsApiError ? error.field : undefined;
+  const badField = error instanceof ApiError ? error.field : undefined;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await onCreate({
-        name: values.name,
-        ...(values.description ? { description: values.description } : {}),
-        // The API says what is wrong with a bad number; the form does not second-guess it.
-        ...(values.quantity !== '' ? { quantity: Number(values.quantity) } : {}),
-      });
-      setValues({ name: '', description: '', quantity: '' });
+      await onCreate({ name, ...(description ? { description } : {}) });
+      setName('');
+      setDescription('');
     } catch (err) {
       setError(err as Error);
     } finally {
@@ -89,24 +86,12 @@ function NewItemForm({ onCreate }: { onCreate: (input: { name: string; descripti
     }
   }
 
-  const input = (field: Field, label: string, type = 'text') => (
-    <input
-      aria-label={label}
-      placeholder={label}
-      type={type}
-      value={values[field]}
-      aria-invalid={badField === field}
-      onChange={(e) => setValues({ ...values, [field]: e.target.value })}
-    />
-  );
-
   return (
     <form onSubmit={submit} aria-label="New item">
-      {input('name', 'Name')}
-      {input('description', 'Description')}
-      {input('quantity', 'Quantity', 'number')}
+      <input aria-label="Name" placeholder="Name" value={name} aria-invalid={badField === 'name'} onChange={(e) => setName(e.target.value)} />
+      <input aria-label="Description" placeholder="Description" value={description} aria-invalid={badField === 'description'} onChange={(e) => setDescription(e.target.value)} />
       <button type="submit" disabled={busy}>Add item</button>
-      {error && <p className="shell-error" role="alert" style={{ flexBasis: '100%' }}>{error.message}</p>}
+      {error && <p className="shell-error" role="alert">{error.message}</p>}
     </form>
   );
 }

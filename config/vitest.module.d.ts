@@ -1,0 +1,4 @@
+import type { ViteUserConfig } from 'vitest/config';
+
+/** See vitest.module.js. */
+export declare function defineModuleTestConfig(moduleUrl: string, overrides?: ViteUserConfig): ViteUserConfig;

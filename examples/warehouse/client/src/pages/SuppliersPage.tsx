@@ -1,0 +1,97 @@
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import type { ModulePageProps } from 'create-foundation-module/client';
+import { ApiError } from '../api/http.ts';
+import { createSuppliersApi, type Supplier, type NewSupplier } from '../api/suppliers.ts';
+
+/** Lists the tenant's suppliers; creates and deletes them. Talks to the API only through `apiFetch`. */
+export default function SuppliersPage({ apiFetch, tenant }: ModulePageProps) {
+  const api = useMemo(() => createSuppliersApi(apiFetch), [apiFetch]);
+  const [rows, setRows] = useState<Supplier[] | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    api.list().then(
+      (loaded) => current && setRows(loaded),
+      (err: Error) => current && setError(err),
+    );
+    return () => {
+      current = false;
+    };
+  }, [api]);
+
+  async function remove(row: Supplier) {
+    setError(null);
+    try {
+      await api.remove(row.id);
+      setRows((list) => list?.filter((r) => r.id !== row.id) ?? list);
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  return (
+    <>
+      <h1>Suppliers <small className="shell-muted">in tenant {tenant}</small></h1>
+      {error && <p className="shell-error" role="alert">{error.message}</p>}
+      <NewSupplierForm
+        onCreate={async (input) => {
+          const row = await api.create(input);
+          setRows((list) => [row, ...(list ?? [])]);
+        }}
+      />
+      {rows === null && !error && <p className="shell-muted">Loading suppliers…</p>}
+      {rows?.length === 0 && <p className="shell-muted">No suppliers yet in this tenant.</p>}
+      {rows && rows.length > 0 && (
+        <table>
+          <thead>
+            <tr><th>Name</th><th>Description</th><th>Created</th><th /></tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.id}>
+                <td>{row.name}</td>
+                <td>{row.description}</td>
+                <td>{new Date(row.createdAt).toLocaleString()}</td>
+                <td><button type="button" onClick={() => remove(row)}>Delete</button></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function NewSupplierForm({ onCreate }: { onCreate: (input: NewSupplier) => Promise<void> }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [error, setError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+  // A 400 names the refused input in `field`: mark that input, not just the form.
+  const badField = error instanceof ApiError ? error.field : undefined;
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await onCreate({ name, ...(description ? { description } : {}) });
+      setName('');
+      setDescription('');
+    } catch (err) {
+      setError(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} aria-label="New supplier">
+      <input aria-label="Name" placeholder="Name" value={name} aria-invalid={badField === 'name'} onChange={(e) => setName(e.target.value)} />
+      <input aria-label="Description" placeholder="Description" value={description} aria-invalid={badField === 'description'} onChange={(e) => setDescription(e.target.value)} />
+      <button type="submit" disabled={busy}>Add supplier</button>
+      {error && <p className="shell-error" role="alert">{error.message}</p>}
+    </form>
+  );
+}

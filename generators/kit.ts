@@ -1,0 +1,35 @@
+/**
+ * The kit as the generators see it: where the templates are, which version is generating, and
+ * what a generated module installs. Works from the source (`generators/`) and from the bundle
+ * (`dist/`), which sit at the same depth under the package root.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const KIT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const TEMPLATE_DIR = path.join(KIT_ROOT, 'template');
+
+interface KitPackage {
+  name: string;
+  version: string;
+  peerDependencies: Record<string, string>;
+  allowScripts?: Record<string, boolean>;
+}
+
+export const kitPackage: KitPackage = JSON.parse(fs.readFileSync(path.join(KIT_ROOT, 'package.json'), 'utf8'));
+export const KIT_VERSION = kitPackage.version;
+
+/**
+ * A generated module's devDependencies: the kit at the generating version, and the packages the
+ * kit lists as (optional) peers. They are peers so that `npm create` installs none of them.
+ */
+export function moduleDevDependencies(): Record<string, string> {
+  const deps: Record<string, string> = { ...kitPackage.peerDependencies, [kitPackage.name]: `^${KIT_VERSION}` };
+  return Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Install scripts a generated module approves (npm 11 runs only approved ones). */
+export function moduleAllowScripts(): Record<string, boolean> {
+  return { ...kitPackage.allowScripts };
+}

@@ -1,0 +1,128 @@
+/**
+ * Every name the generators derive from what the author typed, and the checks on them. A name
+ * reaches file paths, URLs, permissions, SQL and TypeScript, so it is checked once here and the
+ * templates only ever see the derived, valid forms.
+ */
+import pluralize from 'pluralize';
+import { pluginIdProblem } from '../sandbox/plugin-id.ts';
+
+export { pluginIdProblem, RESERVED_IDS } from '../sandbox/plugin-id.ts';
+
+/** PostgreSQL truncates identifiers past 63 bytes; a truncated name would collide silently. */
+const MAX_SQL_IDENTIFIER = 63;
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** Words that cannot name a TS value; entity names are checked against them. */
+const RESERVED_WORDS = new Set(('break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await').split(' '));
+
+/** The spellings of one kebab-case word group, e.g. `purchase-order`. */
+export interface Spellings {
+  /** `purchase-order`: file names, URL segments, permissions. */
+  kebab: string;
+  /** `purchase_order`: SQL. */
+  snake: string;
+  /** `purchaseOrder`: TS values. */
+  camel: string;
+  /** `PurchaseOrder`: TS types and components. */
+  pascal: string;
+  /** `PURCHASE_ORDER`: role template keys. */
+  constant: string;
+  /** `Purchase order`: what people read, at the start of a sentence. */
+  title: string;
+  /** `purchase order`: what people read, inside a sentence. */
+  lower: string;
+}
+
+export function spell(kebab: string): Spellings {
+  const words = kebab.split('-');
+  const cap = (w: string) => w.charAt(0).toUpperCase() + w.slice(1);
+  return {
+    kebab,
+    snake: words.join('_'),
+    camel: words[0] + words.slice(1).map(cap).join(''),
+    pascal: words.map(cap).join(''),
+    constant: words.join('_').toUpperCase(),
+    title: cap(words.join(' ')),
+    lower: words.join(' '),
+  };
+}
+
+/** Names derived from a module id. */
+export interface ModuleNames extends Spellings {
+  id: string;
+}
+
+export function moduleNames(id: string): ModuleNames {
+  const problem = pluginIdProblem(id);
+  if (problem) throw new NameError(`Module id "${id}" ${problem}.`);
+  return { id, ...spell(id) };
+}
+
+/** Names derived from an entity name (`item`, `purchase-order`) inside module `moduleId`. */
+export interface EntityNames {
+  one: Spellings;
+  many: Spellings;
+  /** Tenant table: `<module>_<plural>`, so two modules' tables never meet in a tenant schema. */
+  table: string;
+  /** Route parameter of one row: `purchaseOrderId`. */
+  idParam: string;
+  /** `<module>.<plural>`: the entity's permissions are this plus `.read|.create|.update|.delete`. */
+  permissionPrefix: string;
+}
+
+export const ENTITY_ACTIONS = ['read', 'create', 'update', 'delete'] as const;
+
+export function entityNames(moduleId: string, name: string): EntityNames {
+  const entity = kebabProblem(name, 'Entity name', 'item, purchase-order');
+  const module = moduleNames(moduleId);
+  const singular = pluralize.singular(entity);
+  const plural = pluralize.plural(singular);
+  if (plural === singular) {
+    throw new NameError(`Entity name "${name}" has the same singular and plural ("${plural}"): pick a countable noun, e.g. "entry" rather than "${name}".`);
+  }
+  const one = spell(singular);
+  const many = spell(plural);
+  const table = `${module.snake}_${many.snake}`;
+  // The longest name made from the table is its index, `<table>_created_at_idx`.
+  const longest = `${table}_created_at_idx`;
+  if (longest.length > MAX_SQL_IDENTIFIER) {
+    throw new NameError(`Entity "${name}" in module "${moduleId}" makes the SQL name "${longest}" (${longest.length} characters); PostgreSQL allows ${MAX_SQL_IDENTIFIER}. Use a shorter entity name.`);
+  }
+  for (const identifier of [many.camel, one.pascal]) {
+    if (RESERVED_WORDS.has(identifier)) {
+      throw new NameError(`Entity name "${name}" makes the TypeScript name "${identifier}", a reserved word. Pick another name.`);
+    }
+  }
+  return { one, many, table, idParam: `${one.camel}Id`, permissionPrefix: `${module.id}.${many.kebab}` };
+}
+
+/** `add-stock` → migration file stem `add_stock`. */
+export function migrationStem(name: string): string {
+  return spell(kebabProblem(name, 'Migration name', 'add-stock-level, create-suppliers')).snake;
+}
+
+/** `reports.export` → `<module>.reports.export`. Accepts the name with or without the module prefix. */
+export function permissionName(moduleId: string, name: string): string {
+  const tail = name.startsWith(`${moduleId}.`) ? name.slice(moduleId.length + 1) : name;
+  if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(tail)) {
+    throw new NameError(`Permission "${name}" must be <resource>.<action> in lowercase, dot-separated (e.g. "reports.export"); the module id "${moduleId}." is added in front.`);
+  }
+  return `${moduleId}.${tail}`;
+}
+
+/** Page name `stock-report` → component `StockReportPage`, route `stock-report`. */
+export function pageNames(name: string): Spellings {
+  return spell(kebabProblem(name, 'Page name', 'overview, stock-report'));
+}
+
+/** A problem with a name the author typed: shown as is, with a non-zero exit. */
+export class NameError extends Error {
+  override readonly name = 'NameError';
+}
+
+function kebabProblem(name: string, what: string, examples: string): string {
+  if (name.length < 2 || name.length > 40) throw new NameError(`${what} "${name}" must be 2–40 characters long (got ${name.length}).`);
+  if (!KEBAB.test(name)) {
+    throw new NameError(`${what} "${name}" must be lowercase kebab-case: letters, digits and single dashes, starting with a letter (e.g. ${examples}).`);
+  }
+  return name;
+}

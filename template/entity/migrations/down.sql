@@ -1,0 +1,2 @@
+-- Undoes {{migration}}.sql in one tenant schema.
+DROP TABLE {{table}};

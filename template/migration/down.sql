@@ -1,0 +1,1 @@
+-- Undoes {{migration}}.sql.

@@ -1,0 +1,11 @@
+import type { ModuleManifest } from 'create-foundation-module/client';
+import { pluginId } from './src/plugin-id.ts';
+
+/** What the shell (and the foundation's UI) shows of this module: pages load when first visited. */
+export default {
+  id: pluginId,
+  routes: [
+  ],
+  menu: [
+  ],
+} satisfies ModuleManifest;
