@@ -50,14 +50,14 @@ try {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query('SELECT count(*) FROM tenant_dev.items');
+      await client.query('SELECT count(*) FROM tenant_dev.items_items');
       await client.query('COMMIT');
     } finally {
       client.release();
     }
   });
   const tenant = await time('withTenantTx + Drizzle SELECT', ROUNDS, () =>
-    sandbox.tenancy.withTenantTx(tenantId, (tx) => tx.execute(sql`SELECT count(*) FROM items`)));
+    sandbox.tenancy.withTenantTx(tenantId, (tx) => tx.execute(sql`SELECT count(*) FROM items_items`)));
   console.log(`  ratio withTenantTx / baseline: ${(tenant / baseline).toFixed(2)}x`);
 
   await sandbox.close();

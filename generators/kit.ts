@@ -13,7 +13,7 @@ export const TEMPLATE_DIR = path.join(KIT_ROOT, 'template');
 interface KitPackage {
   name: string;
   version: string;
-  peerDependencies: Record<string, string>;
+  foundationModule: { devDependencies: Record<string, string> };
   allowScripts?: Record<string, boolean>;
 }
 
@@ -21,11 +21,12 @@ export const kitPackage: KitPackage = JSON.parse(fs.readFileSync(path.join(KIT_R
 export const KIT_VERSION = kitPackage.version;
 
 /**
- * A generated module's devDependencies: the kit at the generating version, and the packages the
- * kit lists as (optional) peers. They are peers so that `npm create` installs none of them.
+ * A generated module's devDependencies: the kit at the generating version, and what the kit's
+ * package.json lists under `foundationModule.devDependencies`. The kit itself depends on none of
+ * them, so `npm create` installs one package; the module's own install brings them.
  */
 export function moduleDevDependencies(): Record<string, string> {
-  const deps: Record<string, string> = { ...kitPackage.peerDependencies, [kitPackage.name]: `^${KIT_VERSION}` };
+  const deps: Record<string, string> = { ...kitPackage.foundationModule.devDependencies, [kitPackage.name]: `^${KIT_VERSION}` };
   return Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
 }
 
