@@ -2,11 +2,14 @@
  * `foundation-module <command>`: parses argv once, then hands over to the command's file.
  * Errors a user can fix print as one message (no stack) with exit code 1; usage errors exit 2.
  */
+import { createRequire } from 'node:module';
 import mri from 'mri';
 import { SandboxStartError } from '../sandbox/errors.ts';
 import { runDev } from './dev.ts';
 import { loadGenerators } from './generators.ts';
 import { UsageError } from './usage-error.ts';
+
+const KIT_VERSION: string = createRequire(import.meta.url)('../package.json').version;
 
 const HELP = `foundation-module <command> [options]
 
@@ -53,12 +56,19 @@ async function main(argv: string[]): Promise<number> {
     case 'vendor':
     case 'tenants':
     case 'plugins':
-      console.error(`foundation-module: \`${command}\` is not in this kit version yet. Migrations run by themselves at \`npm run dev\` and in tests; see docs/sandbox.md.`);
+      console.error(`foundation-module: \`${command}\` is not in this kit version (${KIT_VERSION}) yet. ${NOT_YET[command]}`);
       return 1;
     default:
       throw new UsageError(`Unknown command "${command}". Run \`foundation-module --help\` for the list.`);
   }
 }
+
+const NOT_YET: Record<string, string> = {
+  migrate: 'Until then, pending migrations run by themselves at every `npm run dev` and in every test run.',
+  vendor: 'Until then, copy the module folder into the foundation and mount foundation/routes/index.ts.',
+  tenants: 'Until then, the sandbox has the dev tenants dev and acme.',
+  plugins: 'Until then, every module given to `dev` is enabled for every tenant.',
+};
 
 /** Errors of the generators that the author fixes by changing the command or the module. */
 function isGeneratorError(error: unknown): error is Error {

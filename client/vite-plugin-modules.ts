@@ -81,3 +81,28 @@ export function foundationModules(moduleDirs: readonly string[]): Plugin {
     },
   };
 }
+
+/**
+ * `@client/…` in a module's code means that module's `client/src/…` (its tsconfig says so). Each
+ * module has its own, so the prefix is resolved from the importing file's module, not by one
+ * global alias.
+ */
+export function moduleClientAlias(moduleDirs: readonly string[]): Plugin {
+  moduleDirs.forEach(assertModuleDir);
+  const roots = [...moduleDirs].map((dir) => normalizePath(dir)).sort((a, b) => b.length - a.length);
+  return {
+    name: 'foundation-module-client-alias',
+    enforce: 'pre',
+    resolveId: {
+      filter: { id: /^@client\// },
+      async handler(id, importer, options) {
+        const from = importer ? normalizePath(importer) : '';
+        const root = roots.find((dir) => from.startsWith(`${dir}/`));
+        if (!root) {
+          this.error(`${id} is imported by ${importer ?? 'an unknown file'}, which is in none of the loaded modules; \`@client/\` only works inside a module.`);
+        }
+        return this.resolve(`${root}/client/src/${id.slice('@client/'.length)}`, importer, { ...options, skipSelf: true });
+      },
+    },
+  };
+}

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type InlineConfig, type ProxyOptions } from 'vite';
-import { assertModuleDir, foundationModules, MANIFEST_FILE } from './vite-plugin-modules.ts';
+import { assertModuleDir, foundationModules, MANIFEST_FILE, moduleClientAlias } from './vite-plugin-modules.ts';
 
 const clientDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.dirname(clientDir);
@@ -64,9 +64,8 @@ export function shellConfig({
   return {
     configFile: false,
     root: clientDir,
-    plugins: [react(), foundationModules(moduleDirs)],
+    plugins: [react(), foundationModules(moduleDirs), moduleClientAlias(moduleDirs)],
     resolve: {
-      alias: { '@client': path.join(clientDir, 'src') },
       // Modules may live outside this package, with (or without) their own node_modules:
       // one copy of React and the router for everyone, or hooks and contexts break.
       dedupe: ['react', 'react-dom', 'react-router', 'react-router-dom'],

@@ -48,8 +48,8 @@ export async function generate({ generator, answers, moduleDir, dryRun = false }
     const plop = await createPlop(staging, outcomes);
     const { failures } = await plop.getGenerator(generator).runActions(answers);
     if (failures.length > 0) {
-      const first = failures[0]!;
-      throw new GenerateError(`${first.path ? `${first.path}: ` : ''}${first.error}`);
+      const first = failures[0]! as { path?: string; error?: string; message?: string };
+      throw new GenerateError(first.error ?? first.message ?? String(first));
     }
     const changes = planChanges(moduleDir, staging, outcomes);
     if (!dryRun) applyChanges(moduleDir, changes);
@@ -98,13 +98,19 @@ export function applyChanges(moduleDir: string, changes: FileChange[]): void {
       renamed.push(change);
     });
   } catch (error) {
-    for (const temp of temps) fs.rmSync(temp, { force: true });
+    const undo = (step: () => void) => {
+      try {
+        step();
+      } catch {
+        // The temp file of the failed write may never have existed; keep undoing the rest.
+      }
+    };
+    for (const temp of temps) undo(() => fs.rmSync(temp, { force: true }));
     for (const change of renamed) {
       const target = path.join(moduleDir, change.path);
-      if (change.kind === 'CREATE') fs.rmSync(target, { force: true });
-      else fs.writeFileSync(target, change.before!);
+      undo(() => (change.kind === 'CREATE' ? fs.rmSync(target, { force: true }) : fs.writeFileSync(target, change.before!)));
     }
-    for (const dir of madeDirs.reverse()) fs.rmSync(dir, { recursive: true, force: true });
+    for (const dir of madeDirs.reverse()) undo(() => fs.rmSync(dir, { recursive: true, force: true }));
     throw new GenerateError(`Nothing was written: ${(error as Error).message}`, { cause: error });
   }
 }
@@ -127,8 +133,8 @@ export function formatChanges(changes: FileChange[], { diffs = false } = {}): st
   for (const change of changes) {
     lines.push(`${change.kind.padEnd(6)} ${change.path}${change.reason ? `  (${change.reason})` : ''}`);
     if (diffs && change.kind === 'UPDATE') {
-      const patch = createTwoFilesPatch(`a/${change.path}`, `b/${change.path}`, change.before!, change.after!, '', '', { context: 2 });
-      lines.push(...patch.split('\n').slice(2).filter(Boolean).map((l) => `       ${l}`));
+      const patch = createTwoFilesPatch(`a/${change.path}`, `b/${change.path}`, change.before!, change.after!, undefined, undefined, { context: 2 });
+      lines.push(...patch.split('\n').filter((l) => l && !/^=+$/.test(l)).map((l) => `       ${l.trimEnd()}`));
     }
   }
   return lines.join('\n');

@@ -11,8 +11,6 @@ export { pluginIdProblem, RESERVED_IDS } from '../sandbox/plugin-id.ts';
 /** PostgreSQL truncates identifiers past 63 bytes; a truncated name would collide silently. */
 const MAX_SQL_IDENTIFIER = 63;
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-/** Words that cannot name a TS value; entity names are checked against them. */
-const RESERVED_WORDS = new Set(('break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await').split(' '));
 
 /** The spellings of one kebab-case word group, e.g. `purchase-order`. */
 export interface Spellings {
@@ -30,6 +28,8 @@ export interface Spellings {
   title: string;
   /** `purchase order`: what people read, inside a sentence. */
   lower: string;
+  /** `a purchase order`, `an item`. */
+  a: string;
 }
 
 export function spell(kebab: string): Spellings {
@@ -43,6 +43,7 @@ export function spell(kebab: string): Spellings {
     constant: words.join('_').toUpperCase(),
     title: cap(words.join(' ')),
     lower: words.join(' '),
+    a: `${/^[aeiou]/.test(kebab) ? 'an' : 'a'} ${words.join(' ')}`,
   };
 }
 
@@ -86,11 +87,6 @@ export function entityNames(moduleId: string, name: string): EntityNames {
   const longest = `${table}_created_at_idx`;
   if (longest.length > MAX_SQL_IDENTIFIER) {
     throw new NameError(`Entity "${name}" in module "${moduleId}" makes the SQL name "${longest}" (${longest.length} characters); PostgreSQL allows ${MAX_SQL_IDENTIFIER}. Use a shorter entity name.`);
-  }
-  for (const identifier of [many.camel, one.pascal]) {
-    if (RESERVED_WORDS.has(identifier)) {
-      throw new NameError(`Entity name "${name}" makes the TypeScript name "${identifier}", a reserved word. Pick another name.`);
-    }
   }
   return { one, many, table, idParam: `${one.camel}Id`, permissionPrefix: `${module.id}.${many.kebab}` };
 }

@@ -63,7 +63,8 @@ export async function createPlop(stagingDir: string, outcomes: ActionOutcome[]):
   const render = (templateFile: string, data: object) =>
     plop.renderString(fs.readFileSync(path.join(TEMPLATE_DIR, templateFile), 'utf8'), data);
 
-  plop.setActionType('file', (data, config) => {
+  // Async, so that a throw reaches plop as a rejection and its message is kept in the failure.
+  plop.setActionType('file', async (data, config) => {
     const { path: file, templateFile, transform } = config as unknown as FileAction;
     const text = transform ? transform(render(templateFile, data)) : render(templateFile, data);
     const target = staged(file);
@@ -78,7 +79,7 @@ export async function createPlop(stagingDir: string, outcomes: ActionOutcome[]):
     return `wrote ${file}`;
   });
 
-  plop.setActionType('edit', (data, config) => {
+  plop.setActionType('edit', async (data, config) => {
     const { path: file, edit } = config as unknown as EditAction;
     const target = staged(file);
     if (!fs.existsSync(target)) {
@@ -193,6 +194,8 @@ function permissionActions({ permission }: PermissionAnswers): ActionType[] {
 function pageActions({ page, permission }: PageAnswers): ActionType[] {
   const menu = permission ? `, permission: '${permission}'` : '';
   return [
+    // A menu entry behind a permission nobody can hold would hide the page from everyone.
+    ...(permission ? permissionActions({ permission }) : []),
     file(`client/src/pages/${page.pascal}Page.tsx`, 'page/page.tsx'),
     edit('client/manifest.ts', (source) => {
       const next = addToBlock(source, /routes:\s*\[/, `{ path: '${page.kebab}', component: () => import('./src/pages/${page.pascal}Page.tsx') },`, 'client/manifest.ts', 'the `routes: [` list');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, type Rolldown } from 'vite';
 import { shellConfig, shellOptionsFromEnv } from '../client/vite.config.ts';
+import { moduleVariant, WAREHOUSE_MODULE } from './helpers/examples.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const itemsDir = path.join(repoRoot, 'examples', 'items');
@@ -49,6 +50,23 @@ describe('shell build', () => {
     const bundled = chunks.flatMap((c) => c.moduleIds);
     const serverSide = bundled.filter((id) => id.startsWith(itemsDir) && !id.startsWith(path.join(itemsDir, 'client')));
     expect(serverSide).toEqual([]);
+  });
+
+  it("resolves @client/ in each module to that module's client/src", async () => {
+    // items' page imports its API client through @client; warehouse has no api/items.ts, so a
+    // resolution into the wrong module fails the build.
+    const variant = moduleVariant({
+      'client/src/pages/ItemsPage.tsx': (old) => old.replace("from '../api/items.ts'", "from '@client/api/items.ts'"),
+    });
+    try {
+      const outDir = path.join(tmp, 'dist-alias');
+      const output = await build({ ...shellConfig({ moduleDirs: [WAREHOUSE_MODULE, variant], outDir }), logLevel: 'silent' });
+      const ids = chunksOf(output).flatMap((c) => c.moduleIds);
+      expect(ids).toContain(path.join(variant, 'client', 'src', 'api', 'items.ts'));
+      expect(ids).toContain(path.join(WAREHOUSE_MODULE, 'client', 'src', 'api', 'suppliers.ts'));
+    } finally {
+      rmSync(variant, { recursive: true, force: true });
+    }
   });
 
   it('fails naming the module directory that has no client/manifest.ts', async () => {

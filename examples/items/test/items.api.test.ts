@@ -26,7 +26,7 @@ describe.each(databaseServers())('Items API on $name PostgreSQL', (server) => {
     expect(listed.body.data).toBeInstanceOf(Array);
   });
 
-  it('creates a item, then lists, reads, updates and deletes it', async () => {
+  it('creates an item, then lists, reads, updates and deletes it', async () => {
     const created = await t.as(admin, 'dev').post(path).send({ name: 'First item' }).expect(201);
     const id: string = created.body.data.id;
     expect(created.body.data).toMatchObject({ name: 'First item', description: null });

@@ -44,7 +44,7 @@ it('shows a refusal as a message naming the missing permission', async () => {
   expect((await screen.findByRole('alert')).textContent).toBe("You don't have permission items.items.read (FORBIDDEN, request req-1)");
 });
 
-it('creates a item and shows it at the top of the list', async () => {
+it('creates an item and shows it at the top of the list', async () => {
   const posted: unknown[] = [];
   server.use(
     http.get(url, () => HttpResponse.json({ data: [] })),

@@ -26,7 +26,7 @@ describe.each(databaseServers())('{{many.title}} API on $name PostgreSQL', (serv
     expect(listed.body.data).toBeInstanceOf(Array);
   });
 
-  it('creates a {{one.lower}}, then lists, reads, updates and deletes it', async () => {
+  it('creates {{one.a}}, then lists, reads, updates and deletes it', async () => {
     const created = await t.as(admin, 'dev').post(path).send({ name: 'First {{one.lower}}' }).expect(201);
     const id: string = created.body.data.id;
     expect(created.body.data).toMatchObject({ name: 'First {{one.lower}}', description: null });

@@ -44,7 +44,7 @@ it('shows a refusal as a message naming the missing permission', async () => {
   expect((await screen.findByRole('alert')).textContent).toBe("You don't have permission {{permissionPrefix}}.read (FORBIDDEN, request req-1)");
 });
 
-it('creates a {{one.lower}} and shows it at the top of the list', async () => {
+it('creates {{one.a}} and shows it at the top of the list', async () => {
   const posted: unknown[] = [];
   server.use(
     http.get(url, () => HttpResponse.json({ data: [] })),

@@ -1,0 +1,112 @@
+/**
+ * A module author's first minutes, for real: the kit packed as npm would publish it, a module
+ * made with `npm exec` from that package, installed, type-checked and tested with its own
+ * commands, served by its own `npm run dev`, grown with `generate entity`, and tested again.
+ * The npm cache of the machine makes the install take seconds rather than minutes.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './helpers/examples.ts';
+import { interrupt, postgresProcessesUsing, startDev, waitFor } from './helpers/dev-process.ts';
+
+const ID = 'stock-ledger';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-e2e-'));
+fs.chmodSync(tmp, 0o755);
+const moduleDir = path.join(tmp, ID);
+let tarball: string;
+
+/** Runs a command as the author would; on failure the error carries its output. */
+function run(command: string, args: string[], cwd: string): string {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: authorEnv() });
+  // eslint-disable-next-line no-control-regex
+  const output = `${result.stdout}\n${result.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status} in ${cwd}:\n${output.slice(-4000)}`);
+  return output;
+}
+
+beforeAll(() => {
+  const packed = execFileSync('npm', ['pack', '--pack-destination', tmp, '--json'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  tarball = path.join(tmp, (JSON.parse(packed) as { filename: string }[])[0]!.filename);
+}, 120_000);
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('a module generated from the packed kit', () => {
+  it('is made by npm exec from the package, with no dependency installed for it', () => {
+    const out = run('npm', ['exec', '--yes', `--package=${tarball}`, '--', 'create-foundation-module', ID, '--yes'], tmp);
+    expect(out).toContain(`Module "Stock ledger" (${ID}) is ready`);
+    const pkg = JSON.parse(fs.readFileSync(path.join(moduleDir, 'package.json'), 'utf8'));
+    expect(pkg.foundationModule.kitVersion).toBe(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version);
+    // The published kit has no dependencies at all: `npm create` installs one package.
+    expect(JSON.parse(execFileSync('tar', ['xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })).dependencies).toBeUndefined();
+  }, 120_000);
+
+  it('installs with the kit from this checkout, type-checks and passes its own tests', () => {
+    const pkgFile = path.join(moduleDir, 'package.json');
+    const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
+    pkg.devDependencies['create-foundation-module'] = `file:${tarball}`;
+    fs.writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], moduleDir);
+
+    const out = run('npm', ['test'], moduleDir);
+    expect(out).toMatch(/Test Files\s+2 passed \(2\)/);
+    expect(out).not.toMatch(/failed|skipped/);
+  }, 300_000);
+
+  it('serves its health route and its page with npm run dev, and stops cleanly', async () => {
+    const dev = startDev([], { ...authorEnv(), DATABASE_URL: '' }, moduleDir);
+    try {
+      const api = await waitUntilPrinted(dev.output, /API\s+(http:\/\/127\.0\.0\.1:\d+)/);
+      const shell = await waitUntilPrinted(dev.output, /Shell\s+(http:\/\/127\.0\.0\.1:\d+)/);
+      const health = await waitFor(`${api}/api/plugins/${ID}/health`, dev);
+      expect(await health.json()).toMatchObject({ ok: true, plugin: ID });
+
+      const page = await waitFor(`${shell}/@fs${moduleDir}/client/src/pages/ItemsPage.tsx`, dev);
+      expect(await page.text()).toContain('No items yet in this tenant.');
+      const html = await waitFor(`${shell}/app/${ID}/items`, dev);
+      expect(await html.text()).toContain('<div id="root">');
+    } finally {
+      await interrupt(dev);
+    }
+    expect(postgresProcessesUsing(moduleDir)).toEqual([]);
+  }, 180_000);
+
+  it('grows with generate entity and still passes its tests', () => {
+    const out = run('npm', ['run', 'generate', '--', 'entity', 'supplier'], moduleDir);
+    expect(out).toMatch(/CREATE\s+migrations\/tenant\/002_create_suppliers\.sql/);
+    const tests = run('npm', ['test'], moduleDir);
+    expect(tests).toMatch(/Test Files\s+4 passed \(4\)/);
+    expect(tests).not.toMatch(/failed|skipped/);
+  }, 300_000);
+
+  it('refuses invalid ids with the packaged (bundled) CLI, writing nothing', () => {
+    const bin = path.join(moduleDir, 'node_modules', 'create-foundation-module', 'bin', 'create-foundation-module.js');
+    expect(fs.existsSync(path.join(moduleDir, 'node_modules', 'create-foundation-module', 'generators'))).toBe(false);
+    for (const id of ['Stock', 'stock_ledger', 'x', 'api', 'health', 'admin', 'sys', 'plugins', 'pg-x', '../up', 'a/b']) {
+      const empty = fs.mkdtempSync(path.join(tmp, 'refused-'));
+      const result = spawnSync(process.execPath, [bin, id, '--yes'], { cwd: empty, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(result.status, `${id}: ${result.stderr}`).toBe(1);
+      expect(result.stderr).toMatch(/^create-foundation-module: Module id /);
+      expect(fs.readdirSync(empty), `files written for ${id}`).toEqual([]);
+    }
+  });
+});
+
+/** This process's environment without what Vitest set for itself, which the module's own Vitest must not inherit. */
+function authorEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_ENV'));
+  return { ...env, FORCE_COLOR: '0', npm_config_update_notifier: 'false' };
+}
+
+async function waitUntilPrinted(output: () => string, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const match = pattern.exec(output());
+    if (match) return match[1]!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`never printed ${pattern}:\n${output()}`);
+}
