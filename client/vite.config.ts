@@ -64,6 +64,7 @@ export function shellConfig({
   return {
     configFile: false,
     root: clientDir,
+    cacheDir: cacheDirFor(moduleDirs),
     plugins: [react(), foundationModules(moduleDirs), moduleClientAlias(moduleDirs)],
     resolve: {
       // Modules may live outside this package, with (or without) their own node_modules:
@@ -84,6 +85,15 @@ export function shellConfig({
     preview: { host: '127.0.0.1', proxy: { '/api': apiProxy, '/health': apiProxy } },
     build: { outDir, emptyOutDir: true },
   };
+}
+
+/**
+ * Vite's dependency cache goes to the first module's node_modules when it has one (a generated
+ * module), not into the installed kit, which may be read-only or shared (pnpm's store).
+ */
+function cacheDirFor(moduleDirs: readonly string[]): string | undefined {
+  const own = moduleDirs[0] && path.join(moduleDirs[0], 'node_modules');
+  return own && existsSync(own) ? path.join(own, '.vite', 'foundation-shell') : undefined;
 }
 
 /**

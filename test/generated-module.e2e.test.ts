@@ -68,6 +68,9 @@ describe('a module generated from the packed kit', () => {
       expect(await page.text()).toContain('No items yet in this tenant.');
       const html = await waitFor(`${shell}/app/${ID}/items`, dev);
       expect(await html.text()).toContain('<div id="root">');
+      // Vite's cache lands in the module's node_modules, never inside the installed kit.
+      expect(fs.existsSync(path.join(moduleDir, 'node_modules', '.vite', 'foundation-shell'))).toBe(true);
+      expect(fs.existsSync(path.join(moduleDir, 'node_modules', 'create-foundation-module', 'node_modules', '.vite'))).toBe(false);
     } finally {
       await interrupt(dev);
     }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -126,6 +126,36 @@ describe('create-foundation-module', () => {
     expect(fs.existsSync(path.join(target, 'plugin', 'index.ts'))).toBe(true);
   });
 
+  // `script` gives the program a real terminal, so the prompts show; answers go in as typed.
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)('asks on a terminal for what no flag gave, checking each answer', async () => {
+    const cwd = tempDir();
+    const answers: [RegExp, string][] = [
+      [/Module id/, 'Bad_Id\r'],
+      [/lowercase kebab-case/, '\x7f'.repeat(6) + 'stock-ledger\r'],
+      [/Display name/, '\r'],
+      [/First entity/, 'purchase-order\r'],
+      [/Description/, 'Tracks stock per tenant.\r'],
+    ];
+    const child = spawn('script', ['-qec', `${process.execPath} ${CREATE_BIN}`, '/dev/null'], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      screen += chunk.toString();
+      const next = answers[0];
+      if (next && next[0].test(screen)) {
+        answers.shift();
+        screen = '';
+        child.stdin.write(next[1]);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(answers.map(([question]) => String(question)), 'questions never asked').toEqual([]);
+    expect(code).toBe(0);
+    const pkg = JSON.parse(fs.readFileSync(path.join(cwd, 'stock-ledger', 'package.json'), 'utf8'));
+    expect(pkg.description).toBe('Tracks stock per tenant.');
+    expect(fs.readFileSync(path.join(cwd, 'stock-ledger', 'module.config.ts'), 'utf8')).toContain("name: 'Stock ledger',");
+    expect(fs.existsSync(path.join(cwd, 'stock-ledger', 'plugin', 'purchase-orders.ts'))).toBe(true);
+  });
+
   it('counts a folder holding only .git as empty', async () => {
     const cwd = tempDir();
     fs.mkdirSync(path.join(cwd, 'stock-ledger', '.git'), { recursive: true });
@@ -193,6 +223,12 @@ describe('foundation-module generate', () => {
     await generate(dir, 'permission', 'stock-ledger.reports.export');
     await generate(dir, 'page', 'overview', '--permission', 'reports.export');
     expect(snapshot(dir)).toEqual(once);
+  });
+
+  it('page --permission declares the permission its menu entry needs', async () => {
+    const dir = await freshModule();
+    await generate(dir, 'page', 'stats', '--permission', 'stats.view');
+    expect(fs.readFileSync(path.join(dir, 'plugin/index.ts'), 'utf8')).toContain("  'stock-ledger.stats.view',\n];");
   });
 
   it('refuses bad names and kinds with the rule, writing nothing', async () => {

@@ -4,7 +4,7 @@
  *
  *   const t = await startTestSandbox({ moduleDirs: [moduleDir], serverUrl });
  *   await t.as('user@sandbox.dev', 'dev').get('/api/plugins/items/items').expect(403);
- *   await t.grant('user@sandbox.dev', 'dev', ['items.read']);
+ *   await t.grant('user@sandbox.dev', 'dev', ['items.items.read']);
  *   await t.close();
  */
 import supertest from 'supertest';
