@@ -17,5 +17,7 @@ await build({
   legalComments: 'linked',
   // CommonJS dependencies inside an ES module bundle still call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  // inquirer's editor prompt (unused) would pull in iconv-lite: half of the bundle.
+  alias: { '@inquirer/external-editor': './scripts/stubs/external-editor.js' },
   logLevel: 'warning',
 });

@@ -39,6 +39,8 @@ describe('a module generated from the packed kit', () => {
     const out = run('npm', ['exec', '--yes', `--package=${tarball}`, '--', 'create-foundation-module', ID, '--yes'], tmp);
     expect(out).toContain(`Module "Stock ledger" (${ID}) is ready`);
     const pkg = JSON.parse(fs.readFileSync(path.join(moduleDir, 'package.json'), 'utf8'));
+    expect(fs.readFileSync(path.join(moduleDir, '.gitattributes'), 'utf8')).toContain('*.sql text eol=lf');
+    expect(fs.readFileSync(path.join(moduleDir, '.gitignore'), 'utf8')).toContain('node_modules');
     expect(pkg.foundationModule.kitVersion).toBe(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version);
     // The published kit has no dependencies at all: `npm create` installs one package.
     expect(JSON.parse(execFileSync('tar', ['xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })).dependencies).toBeUndefined();
