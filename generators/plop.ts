@@ -143,7 +143,7 @@ function withDependencies(text: string): string {
 }
 
 function entityActions({ entity }: EntityAnswers, stagingDir: string): ActionType[] {
-  const { many, one } = entity;
+  const { many } = entity;
   const migrations = path.join(stagingDir, 'migrations', 'tenant');
   const made = migrationFiles(migrations).find((name) => fs.readFileSync(path.join(migrations, name), 'utf8').includes(`CREATE TABLE ${entity.table} (`));
   const migration = made ? undefined : nextMigration(migrations, migrationFiles(migrations).length === 0 ? 'init' : `create_${many.snake}`);
@@ -169,7 +169,7 @@ function entityActions({ entity }: EntityAnswers, stagingDir: string): ActionTyp
       const next = addToBlock(source, /routes:\s*\[/, `{ path: '${many.kebab}', component: () => ${page} },`, 'client/manifest.ts', 'the `routes: [` list');
       return addToBlock(next, /menu:\s*\[/, `{ label: '${many.title}', to: '${many.kebab}', permission: '${entity.permissionPrefix}.read' },`, 'client/manifest.ts', 'the `menu: [` list');
     }),
-  ].map((action) => withData(action, { migration, one, many }));
+  ].map((action) => withData(action, { migration }));
 }
 
 function migrationActions({ scope, stem }: MigrationAnswers, stagingDir: string): ActionType[] {
