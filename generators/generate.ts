@@ -18,7 +18,7 @@ Kinds:
   migration <name>     The next numbered migration and its down file, e.g. migration add-sku
     --public           in migrations/public (once per database) instead of migrations/tenant
   permission <name>    A permission <id>.<name>, e.g. permission reports.export
-  page <name>          A page with a route and a menu entry, e.g. page overview
+  page <name>          A page with a route, a menu entry and a render test, e.g. page overview
     --permission <p>   show the menu entry only to holders of <id>.<p>
 
 Options:

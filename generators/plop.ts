@@ -197,6 +197,7 @@ function pageActions({ page, permission }: PageAnswers): ActionType[] {
     // A menu entry behind a permission nobody can hold would hide the page from everyone.
     ...(permission ? permissionActions({ permission }) : []),
     file(`client/src/pages/${page.pascal}Page.tsx`, 'page/page.tsx'),
+    file(`test/${page.kebab}.page.test.tsx`, 'page/page.test.tsx'),
     edit('client/manifest.ts', (source) => {
       const next = addToBlock(source, /routes:\s*\[/, `{ path: '${page.kebab}', component: () => import('./src/pages/${page.pascal}Page.tsx') },`, 'client/manifest.ts', 'the `routes: [` list');
       return addToBlock(next, /menu:\s*\[/, `{ label: '${page.title}', to: '${page.kebab}'${menu} },`, 'client/manifest.ts', 'the `menu: [` list');

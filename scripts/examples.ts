@@ -26,7 +26,7 @@ export const EXAMPLES: ExampleRecipe[] = [
   {
     id: 'warehouse',
     create: ['--yes', '--entity', 'product', '--description', 'Products and their suppliers, per tenant.'],
-    generate: [['entity', 'supplier']],
+    generate: [['entity', 'supplier'], ['page', 'overview']],
   },
 ];
 

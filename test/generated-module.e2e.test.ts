@@ -79,11 +79,12 @@ describe('a module generated from the packed kit', () => {
     expect(postgresProcessesUsing(moduleDir)).toEqual([]);
   }, 180_000);
 
-  it('grows with generate entity and still passes its tests', () => {
+  it('grows with generate entity and page, and still passes its tests', () => {
     const out = run('npm', ['run', 'generate', '--', 'entity', 'supplier'], moduleDir);
     expect(out).toMatch(/CREATE\s+migrations\/tenant\/002_create_suppliers\.sql/);
+    expect(run('npm', ['run', 'generate', '--', 'page', 'overview'], moduleDir)).toMatch(/CREATE\s+test\/overview\.page\.test\.tsx/);
     const tests = run('npm', ['test'], moduleDir);
-    expect(tests).toMatch(/Test Files\s+4 passed \(4\)/);
+    expect(tests).toMatch(/Test Files\s+5 passed \(5\)/);
     expect(tests).not.toMatch(/failed|skipped/);
   }, 300_000);
 

@@ -212,7 +212,7 @@ describe('foundation-module generate', () => {
     await generate(dir, 'page', 'overview', '--permission', 'reports.export');
     const once = snapshot(dir);
     expect(Object.keys(once)).toEqual(expect.arrayContaining([
-      'migrations/tenant/002_add_sku.sql', 'migrations/tenant/002_add_sku.down.sql', 'migrations/public/001_add_sku.sql', 'client/src/pages/OverviewPage.tsx',
+      'migrations/tenant/002_add_sku.sql', 'migrations/tenant/002_add_sku.down.sql', 'migrations/public/001_add_sku.sql', 'client/src/pages/OverviewPage.tsx', 'test/overview.page.test.tsx',
     ]));
     const plugin = fs.readFileSync(path.join(dir, 'plugin/index.ts'), 'utf8');
     expect(plugin).toContain("  'stock-ledger.reports.export',\n];");

@@ -7,9 +7,11 @@ export default {
   routes: [
     { path: 'products', component: () => import('./src/pages/ProductsPage.tsx') },
     { path: 'suppliers', component: () => import('./src/pages/SuppliersPage.tsx') },
+    { path: 'overview', component: () => import('./src/pages/OverviewPage.tsx') },
   ],
   menu: [
     { label: 'Products', to: 'products', permission: 'warehouse.products.read' },
     { label: 'Suppliers', to: 'suppliers', permission: 'warehouse.suppliers.read' },
+    { label: 'Overview', to: 'overview' },
   ],
 } satisfies ModuleManifest;
