@@ -8,10 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
+import { IGNORED } from './files.ts';
 import { createPlop, type ActionOutcome } from './plop.ts';
-
-/** Folders that are never staged or compared: installs, local data, history. */
-const IGNORED = new Set(['node_modules', '.git', '.sandbox', 'dist', 'coverage']);
 
 export interface FileChange {
   /** Relative to the module, with `/`. */

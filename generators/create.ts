@@ -9,7 +9,7 @@ import mri from 'mri';
 import { formatChanges, generate } from './changes.ts';
 import { KIT_VERSION } from './kit.ts';
 import { entityNames, moduleNames, NameError, spell } from './names.ts';
-import type { ModuleAnswers } from './plop.ts';
+import { templateData, type ModuleAnswers } from './plop.ts';
 
 const HELP = `Usage: create-foundation-module <id> [options]
        npm create foundation-module@latest <id> -- [options]
@@ -114,7 +114,7 @@ export async function runCreate(argv: string[], io: CreateIo): Promise<number> {
   }
 
   // 5. Generate, or list what would be generated.
-  const changes = await generate({ generator: 'module', answers: templateData(answers), moduleDir: target, dryRun: flags.dryRun });
+  const changes = await generate({ generator: 'module', answers: templateData(module, answers), moduleDir: target, dryRun: flags.dryRun });
   if (flags.dryRun) {
     io.log(`Dry run: nothing written. create-foundation-module ${KIT_VERSION} would write ${path.relative(io.cwd, target)}/:\n${formatChanges(changes)}`);
     return 0;
@@ -125,11 +125,6 @@ export async function runCreate(argv: string[], io: CreateIo): Promise<number> {
   const pm = packageManager();
   io.log(`\nModule "${name}" (${module.id}) is ready. Next:\n  cd ${module.id}\n  ${pm} install\n  ${pm === 'npm' ? 'npm run' : pm} dev\n`);
   return 0;
-}
-
-/** The answers as the templates read them: module names at the top level, entity names too. */
-export function templateData(answers: ModuleAnswers): Record<string, unknown> {
-  return { ...answers, ...answers.module, ...answers.entity, id: answers.module.id };
 }
 
 async function askForMissing(flags: CreateFlags): Promise<CreateFlags> {

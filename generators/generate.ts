@@ -8,6 +8,7 @@ import path from 'node:path';
 import mri from 'mri';
 import { formatChanges, generate } from './changes.ts';
 import { entityNames, migrationStem, moduleNames, NameError, pageNames, permissionName } from './names.ts';
+import { templateData } from './plop.ts';
 
 export const GENERATE_HELP = `Usage: foundation-module generate <kind> <name> [--dry-run]
 
@@ -51,7 +52,7 @@ export async function runGenerate(argv: string[], io: GenerateIo): Promise<numbe
   const module = moduleNames(readModuleId(moduleDir));
   const answers = answersFor(kind, name, module.id, args);
   const dryRun = args['dry-run'];
-  const changes = await generate({ generator: kind, answers: { ...answers, ...module, module }, moduleDir, dryRun });
+  const changes = await generate({ generator: kind, answers: templateData(module, answers), moduleDir, dryRun });
 
   io.log(dryRun ? `Dry run: nothing written.\n${formatChanges(changes, { diffs: true })}` : formatChanges(changes));
   if (!dryRun && kind === 'entity' && changes.some((c) => c.kind !== 'SKIP')) {
@@ -62,10 +63,8 @@ export async function runGenerate(argv: string[], io: GenerateIo): Promise<numbe
 
 function answersFor(kind: string, name: string, moduleId: string, args: Record<string, unknown>): Record<string, unknown> {
   switch (kind) {
-    case 'entity': {
-      const entity = entityNames(moduleId, name);
-      return { entity, ...entity };
-    }
+    case 'entity':
+      return { entity: entityNames(moduleId, name) };
     case 'migration':
       return { scope: args.public ? 'public' : 'tenant', stem: migrationStem(name) };
     case 'permission':

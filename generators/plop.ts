@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import nodePlop, { type ActionType, type NodePlopAPI } from 'node-plop';
+import { listFiles } from './files.ts';
 import { moduleAllowScripts, moduleDevDependencies, TEMPLATE_DIR } from './kit.ts';
 import type { EntityNames, ModuleNames, Spellings } from './names.ts';
 import { addImport, addToBlock } from './source-edits.ts';
@@ -43,6 +44,14 @@ export interface PageAnswers {
   page: Spellings;
   /** Permission the menu entry needs, if any. */
   permission?: string;
+}
+
+/**
+ * Answers as the templates read them: the module's names at the top level (`{{id}}`,
+ * `{{constant}}`), the entity's too (`{{many.camel}}`, `{{table}}`), and each also nested.
+ */
+export function templateData(module: ModuleNames, answers: { entity?: EntityNames } & object = {}): Record<string, unknown> {
+  return { ...answers, ...answers.entity, ...module, module };
 }
 
 /** What one action did to one file, for the plan shown to the author. */
@@ -122,12 +131,7 @@ const edit = (target: string, change: EditAction['edit']): ActionType =>
 const DOTFILES: Record<string, string> = { _gitignore: '.gitignore', _gitattributes: '.gitattributes' };
 
 function moduleActions(answers: ModuleAnswers, stagingDir: string): ActionType[] {
-  const base = path.join(TEMPLATE_DIR, 'module');
-  const files = (fs.readdirSync(base, { recursive: true, withFileTypes: true }) as fs.Dirent[])
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.relative(base, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
-    .sort();
-  const actions = files.map((relative) => {
+  const actions = listFiles(path.join(TEMPLATE_DIR, 'module')).map((relative) => {
     const target = relative.split('/').map((part) => DOTFILES[part] ?? part).join('/');
     return file(target, `module/${relative}`, relative === 'package.json' ? withDependencies : undefined);
   });
@@ -145,8 +149,9 @@ function withDependencies(text: string): string {
 function entityActions({ entity }: EntityAnswers, stagingDir: string): ActionType[] {
   const { many } = entity;
   const migrations = path.join(stagingDir, 'migrations', 'tenant');
-  const made = migrationFiles(migrations).find((name) => fs.readFileSync(path.join(migrations, name), 'utf8').includes(`CREATE TABLE ${entity.table} (`));
-  const migration = made ? undefined : nextMigration(migrations, migrationFiles(migrations).length === 0 ? 'init' : `create_${many.snake}`);
+  const existing = migrationFiles(migrations);
+  const made = existing.some((name) => fs.readFileSync(path.join(migrations, name), 'utf8').includes(`CREATE TABLE ${entity.table} (`));
+  const migration = made ? undefined : nextMigration(migrations, existing.length === 0 ? 'init' : `create_${many.snake}`);
   const routes = `register${many.pascal}Routes`;
   return [
     file(`plugin/${many.kebab}.ts`, 'entity/plugin/entity.ts'),

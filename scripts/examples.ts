@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listFiles } from '../generators/files.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CREATE_BIN = path.join(REPO_ROOT, 'bin', 'create-foundation-module.js');
@@ -40,14 +41,7 @@ export function buildExample(recipe: ExampleRecipe, parentDir: string): string {
   return moduleDir;
 }
 
-/** Every file under `dir`, relative, with `/`. */
-export function listFiles(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
-    .filter((file) => !file.startsWith('node_modules/') && !file.startsWith('.sandbox/'))
-    .sort();
-}
+export { listFiles };
 
 // `npm run examples`: rebuild every example in place.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -42,9 +42,8 @@ export async function expectTenantIsolation(t: TestSandbox, {
   // In the database: the row is in the home schema only.
   const counts: Record<string, number> = {};
   for (const code of tenants) {
-    const [tenant] = await t.sql<{ schema_name: string }>('SELECT schema_name FROM public.sys_tenant WHERE code = $1', [code]);
-    if (!tenant) throw new Error(`No tenant with code "${code}" in the sandbox (dev tenants: dev, acme).`);
-    const relation = `${quoteIdent(assertSchemaName(tenant.schema_name))}.${quoteIdent(assertSchemaName(table))}`;
+    const { schema } = await t.sandbox.tenancy.get(code);
+    const relation = `${quoteIdent(schema)}.${quoteIdent(assertSchemaName(table))}`;
     const [row] = await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${relation} WHERE id = $1`, [id]);
     counts[code] = row!.n;
   }
