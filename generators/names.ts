@@ -4,9 +4,9 @@
  * templates only ever see the derived, valid forms.
  */
 import pluralize from 'pluralize';
-import { pluginIdProblem } from '../sandbox/plugin-id.ts';
+import { permissionProblem, pluginIdProblem } from '../rules/index.ts';
 
-export { pluginIdProblem, RESERVED_IDS } from '../sandbox/plugin-id.ts';
+export { pluginIdProblem, RESERVED_PLUGIN_IDS } from '../rules/index.ts';
 
 /** PostgreSQL truncates identifiers past 63 bytes; a truncated name would collide silently. */
 const MAX_SQL_IDENTIFIER = 63;
@@ -98,11 +98,12 @@ export function migrationStem(name: string): string {
 
 /** `reports.export` → `<module>.reports.export`. Accepts the name with or without the module prefix. */
 export function permissionName(moduleId: string, name: string): string {
-  const tail = name.startsWith(`${moduleId}.`) ? name.slice(moduleId.length + 1) : name;
-  if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(tail)) {
-    throw new NameError(`Permission "${name}" must be <resource>.<action> in lowercase, dot-separated (e.g. "reports.export"); the module id "${moduleId}." is added in front.`);
+  const permission = name.startsWith(`${moduleId}.`) ? name : `${moduleId}.${name}`;
+  const problem = permissionProblem(moduleId, permission);
+  if (problem) {
+    throw new NameError(`Permission "${name}" ${problem}. The module id "${moduleId}." is added in front when you leave it out.`);
   }
-  return `${moduleId}.${tail}`;
+  return permission;
 }
 
 /** Page name `stock-report` → component `StockReportPage`, route `stock-report`. */

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import nodePlop, { type ActionType, type NodePlopAPI } from 'node-plop';
+import { migrationFileName, parseMigrationFileName, type MigrationFileName } from '../rules/index.ts';
 import { listFiles } from './files.ts';
 import { moduleAllowScripts, moduleDevDependencies, TEMPLATE_DIR } from './kit.ts';
 import type { EntityNames, ModuleNames, Spellings } from './names.ts';
@@ -150,7 +151,7 @@ function entityActions({ entity }: EntityAnswers, stagingDir: string): ActionTyp
   const { many } = entity;
   const migrations = path.join(stagingDir, 'migrations', 'tenant');
   const existing = migrationFiles(migrations);
-  const made = existing.some((name) => fs.readFileSync(path.join(migrations, name), 'utf8').includes(`CREATE TABLE ${entity.table} (`));
+  const made = existing.some(({ file }) => fs.readFileSync(path.join(migrations, file), 'utf8').includes(`CREATE TABLE ${entity.table} (`));
   const migration = made ? undefined : nextMigration(migrations, existing.length === 0 ? 'init' : `create_${many.snake}`);
   const routes = `register${many.pascal}Routes`;
   return [
@@ -179,8 +180,8 @@ function entityActions({ entity }: EntityAnswers, stagingDir: string): ActionTyp
 
 function migrationActions({ scope, stem }: MigrationAnswers, stagingDir: string): ActionType[] {
   const dir = path.join(stagingDir, 'migrations', scope);
-  const existing = migrationFiles(dir).find((name) => name.replace(/^\d+_/, '') === `${stem}.sql`);
-  const migration = existing ? existing.replace(/\.sql$/, '') : nextMigration(dir, stem);
+  const existing = migrationFiles(dir).find((m) => m.description === stem);
+  const migration = existing ? existing.file.replace(/\.sql$/, '') : nextMigration(dir, stem);
   return [
     file(`migrations/${scope}/${migration}.sql`, `migration/${scope}.sql`),
     file(`migrations/${scope}/${migration}.down.sql`, 'migration/down.sql'),
@@ -210,17 +211,19 @@ function pageActions({ page, permission }: PageAnswers): ActionType[] {
   ];
 }
 
-/** SQL migrations of one folder, in order (down files left out). */
-export function migrationFiles(dir: string): string[] {
+/** Up migrations of one folder, ordered by number as the sandbox applies them (down files left out). */
+export function migrationFiles(dir: string): MigrationFileName[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((name) => /^\d{3}_.+\.sql$/.test(name) && !name.endsWith('.down.sql')).sort();
+  return fs.readdirSync(dir)
+    .map(parseMigrationFileName)
+    .filter((parsed): parsed is MigrationFileName => parsed !== undefined && !parsed.down)
+    .sort((a, b) => a.number - b.number);
 }
 
-/** `NNN_stem` with NNN one past the highest number in `dir`. */
+/** `NNN_stem` (no extension) with NNN one past the highest number in `dir`. */
 function nextMigration(dir: string, stem: string): string {
-  const numbers = migrationFiles(dir).map((name) => Number(name.slice(0, 3)));
-  const next = Math.max(0, ...numbers) + 1;
-  return `${String(next).padStart(3, '0')}_${stem}`;
+  const next = Math.max(0, ...migrationFiles(dir).map((m) => m.number)) + 1;
+  return migrationFileName(next, stem).replace(/\.sql$/, '');
 }
 
 /** Per-action template data; plop merges it over the generator's answers. */

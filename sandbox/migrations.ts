@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import type { TenantInfo } from './contract.ts';
+import { MIGRATION_FILE_RULE, parseMigrationFileName } from '../rules/index.ts';
 import { SandboxStartError } from './errors.ts';
 import type { LoadedPlugin } from './plugin-loader.ts';
 import { inSchemaTransaction } from './tenancy.ts';
@@ -22,8 +23,6 @@ export interface MigrationFile {
   checksum: string;
 }
 
-const UP = /^(\d+)_[a-z0-9_-]+\.sql$/;
-const DOWN = /^\d+_[a-z0-9_-]+\.down\.sql$/;
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -35,18 +34,15 @@ export function readMigrations(moduleDir: string, scope: MigrationScope): Migrat
   if (!fs.existsSync(dir)) return [];
   const files: { number: number; name: string }[] = [];
   for (const name of fs.readdirSync(dir)) {
-    if (DOWN.test(name)) continue;
-    const match = UP.exec(name);
-    if (!match) {
-      if (name.endsWith('.sql')) {
-        throw new SandboxStartError(`Migration ${path.join(dir, name)}: name it NNN_description.sql (digits, then lowercase words with _), e.g. 002_add_sku.sql.`);
-      }
+    const parsed = parseMigrationFileName(name);
+    if (!parsed) {
+      if (name.endsWith('.sql')) throw new SandboxStartError(`Migration ${path.join(dir, name)}: ${MIGRATION_FILE_RULE}.`);
       continue;
     }
-    const number = Number(match[1]);
-    const same = files.find((f) => f.number === number);
-    if (same) throw new SandboxStartError(`Migrations ${same.name} and ${name} in ${dir} share the number ${match[1]}: renumber one.`);
-    files.push({ number, name });
+    if (parsed.down) continue;
+    const same = files.find((f) => f.number === parsed.number);
+    if (same) throw new SandboxStartError(`Migrations ${same.name} and ${name} in ${dir} share the number ${parsed.number}: renumber one.`);
+    files.push({ number: parsed.number, name });
   }
   return files
     .sort((a, b) => a.number - b.number)

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { CONTRACT_API, type FoundationPlugin, type PluginMeta } from './contract.ts';
 import { SandboxStartError } from './errors.ts';
-import { permissionProblem, pluginIdProblem } from './plugin-id.ts';
+import { permissionProblem, pluginIdProblem } from '../rules/index.ts';
 
 export interface RoleTemplate {
   key: string;

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { RbacCapability } from './contract.ts';
 import { inTransaction } from './db.ts';
 import { HttpError } from './errors.ts';
-import { permissionProblem } from './plugin-id.ts';
+import { permissionProblem } from '../rules/index.ts';
 
 export interface Rbac {
   can(who: { userId: string; tenantId: string }, permission: string): Promise<boolean>;

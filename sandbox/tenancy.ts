@@ -4,16 +4,14 @@
  */
 import { drizzle, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
+import { schemaNameProblem } from '../rules/index.ts';
 import type { TenantDb, TenantInfo } from './contract.ts';
 import { HttpError } from './errors.ts';
 
-/** Valid schema names: a PostgreSQL identifier of at most 63 bytes that needs no quoting, no `pg_`. */
-export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
+/** `name` when it is a valid tenant schema name (see rules/tenant.ts), else a throw naming the rule. */
 export function assertSchemaName(name: string): string {
-  if (!SCHEMA_NAME.test(name) || name.startsWith('pg_')) {
-    throw new Error(`Invalid tenant schema name ${JSON.stringify(name)}: use lowercase letters, digits and _, start with a letter or _, at most 63 characters, no pg_ prefix.`);
-  }
+  const problem = schemaNameProblem(name);
+  if (problem) throw new Error(`Invalid tenant schema name ${JSON.stringify(name)}: it ${problem}.`);
   return name;
 }
 

@@ -4,6 +4,7 @@
  */
 import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
 import manifests from 'virtual:foundation-modules';
+import { pluginIdProblem } from '../../rules/plugin-id.ts';
 import type { ModuleManifest, ModulePageProps } from '../contract.ts';
 
 /** `/app/<id>/<relative>`; `relative` is a route path or menu `to` as written in a manifest. */
@@ -19,9 +20,8 @@ export function appPath(moduleId: string, relative: string): string {
 function manifestProblem(manifest: unknown, seen: Set<string>): string | null {
   const m = manifest as Partial<ModuleManifest> | null;
   if (!m || typeof m !== 'object') return 'A client/manifest.ts has no default export object.';
-  if (typeof m.id !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(m.id)) {
-    return `A client manifest has an invalid id ${JSON.stringify(m.id)} (expected the plugin id, e.g. "inventory").`;
-  }
+  const idProblem = pluginIdProblem(m.id);
+  if (idProblem || typeof m.id !== 'string') return `A client manifest has the id ${JSON.stringify(m.id)}, which ${idProblem}; it must equal the plugin's meta.id.`;
   if (seen.has(m.id)) return `Two modules have the id "${m.id}"; the second one is ignored.`;
   if (!Array.isArray(m.routes) || !Array.isArray(m.menu)) {
     return `The client manifest of "${m.id}" needs \`routes\` and \`menu\` arrays.`;
