@@ -6,6 +6,7 @@
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type pg from 'pg';
+import { DEV_TENANTS, DEV_USERS } from './dev-seed.ts';
 import { HttpError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import type { Logger } from './logger.ts';
@@ -17,6 +18,8 @@ import './request-context.ts';
 export interface MountedPlugin {
   id: string;
   version: string;
+  /** Display name (module.config.ts `name`), shown by the shell. */
+  name: string;
   router: Router;
 }
 
@@ -47,7 +50,7 @@ export function createHttpApp(options: HttpOptions): express.Express {
     res.json({ ok: true, plugins: plugins.map((p) => p.id) });
   });
 
-  if (devRoutes) app.use('/api/sandbox', devRouter(identity, tenancy, rbac));
+  if (devRoutes) app.use('/api/sandbox', devRouter(identity, tenancy, rbac, plugins));
 
   for (const plugin of plugins) {
     const base = `/api/plugins/${plugin.id}`;
@@ -64,11 +67,15 @@ export function createHttpApp(options: HttpOptions): express.Express {
   return app;
 }
 
-function devRouter(identity: Identity, tenancy: Tenancy, rbac: Rbac): Router {
+function devRouter(identity: Identity, tenancy: Tenancy, rbac: Rbac, plugins: MountedPlugin[]): Router {
   const router = express.Router();
   router.get('/identities', async (_req, res) => {
     const tenants = (await tenancy.list()).map(({ id, code, name }) => ({ id, code, name }));
-    res.json({ tenants, users: await identity.listUsers() });
+    // The module README and the docs' examples act as the dev admin in tenant dev: the shell starts there too.
+    res.json({ tenants, users: await identity.listUsers(), defaults: { tenant: DEV_TENANTS[0].code, user: DEV_USERS.admin.email } });
+  });
+  router.get('/modules', (_req, res) => {
+    res.json({ modules: plugins.map(({ id, name, version }) => ({ id, name, version })) });
   });
   router.post('/token', async (req, res) => {
     const { user, tenant } = (req.body ?? {}) as { user?: unknown; tenant?: unknown };

@@ -75,7 +75,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       } catch (error) {
         throw new PluginLoadError(`Module ${plugin.dir}: register() of plugin "${plugin.meta.id}" failed: ${(error as Error).message}`, { cause: error });
       }
-      mounted.push({ id: plugin.meta.id, version: plugin.meta.version, router: ctx.router });
+      mounted.push({ id: plugin.meta.id, version: plugin.meta.version, name: plugin.name, router: ctx.router });
     }
     if (runCron) services.cron.start();
     // Minting tokens and listing identities only makes sense where dev identities are accepted.

@@ -46,6 +46,13 @@ describe.each(databaseServers())('request identity on $name PostgreSQL', (server
     const { body } = await t.request.get('/api/sandbox/identities').expect(200);
     expect(body.tenants.map((x: { code: string }) => x.code)).toEqual(['acme', 'dev']);
     expect(body.users.map((u: { email: string }) => u.email)).toEqual(['admin@sandbox.dev', 'user@sandbox.dev']);
+    // The shell opens as the dev admin in tenant dev, as the module README and the docs' curl examples do.
+    expect(body.defaults).toEqual({ tenant: 'dev', user: 'admin@sandbox.dev' });
+  });
+
+  it('names the loaded modules with their display names for the shell', async () => {
+    const { body } = await t.request.get('/api/sandbox/modules').expect(200);
+    expect(body).toEqual({ modules: [{ id: 'items', name: 'Items', version: '0.1.0' }] });
   });
 
   it('refuses dev headers and serves no token route when they are switched off, and still accepts tokens', async () => {
