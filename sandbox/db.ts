@@ -27,6 +27,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** How long `close()` waits for connections still in use before stopping the embedded server. */
+const POOL_END_WAIT_MS = 2_000;
+
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
   const {
     databaseUrl = process.env.DATABASE_URL,
@@ -59,7 +62,9 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
   return {
     pool, url, kind: embedded ? 'embedded' : 'external',
     close: async () => {
-      await pool.end();
+      // pool.end() waits for every checked-out connection; a request stuck in a query must not
+      // keep the process (and the embedded server) up. Stopping the server ends such sessions.
+      await Promise.race([pool.end(), new Promise((resolve) => setTimeout(resolve, POOL_END_WAIT_MS).unref())]);
       await embedded?.stop();
     },
   };
