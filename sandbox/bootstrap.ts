@@ -28,10 +28,13 @@ export interface BootstrapOptions {
 export interface BootstrapReport {
   /** `<plugin>:<scope>/<file>@<tenant code or public>` for each migration applied by this run. */
   applied: string[];
+  /** Tenants left alone because their schema does not exist (their requests answer 503). */
+  skipped: { tenant: string; schema: string; reason: string }[];
 }
 
 export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: seed = true }: BootstrapOptions): Promise<BootstrapReport> {
   const applied: string[] = [];
+  const skipped: BootstrapReport['skipped'] = [];
   const lock = await pool.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK_KEY.toString()]);
@@ -41,7 +44,18 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
       if (seed) await seedDevData(lock);
     });
     tenancy.invalidate();
-    const tenants = await tenancy.list();
+    // A missing schema would make search_path fall through to public: the module's tables and
+    // its ledger rows would land there. Such a tenant is reported, never migrated.
+    const { rows: existing } = await lock.query<{ nspname: string }>('SELECT nspname FROM pg_namespace');
+    const schemas = new Set(existing.map((r) => r.nspname));
+    const tenants = (await tenancy.list()).filter((tenant) => {
+      if (schemas.has(tenant.schema)) return true;
+      skipped.push({ tenant: tenant.code, schema: tenant.schema, reason: 'schema missing' });
+      return false;
+    });
+    for (const { tenant, schema } of skipped) {
+      logger.error({ tenant, schema }, `tenant ${tenant} has no schema "${schema}": no migration runs for it and its requests are refused until the schema is restored`);
+    }
     for (const plugin of plugins) {
       const publicFiles = readMigrations(plugin.dir, 'public');
       for (const name of await migrateTarget(pool, plugin, publicFiles, { scope: 'public' })) applied.push(`${plugin.meta.id}:public/${name}@public`);
@@ -60,5 +74,5 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
     lock.release();
   }
   if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
-  return { applied };
+  return { applied, skipped };
 }

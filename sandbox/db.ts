@@ -5,6 +5,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres/cluster.ts';
+import { integerFromEnv } from './env-settings.ts';
 import { SandboxStartError } from './errors.ts';
 
 export interface DatabaseOptions {
@@ -14,8 +15,21 @@ export interface DatabaseOptions {
   pool?: pg.Pool;
   /** Folder for the embedded server's data and log. @default `<cwd>/.sandbox` */
   sandboxDir?: string;
-  /** Pool size. @default 10 */
+  /** Pool size (at least 2: bootstrap holds its lock on one connection and migrates on another). @default SANDBOX_POOL_MAX, else 10 */
   maxConnections?: number;
+  /**
+   * How long a request waits for a free pooled connection (or a new one) before it is answered
+   * 503 `DATABASE_BUSY`, instead of hanging. @default SANDBOX_POOL_ACQUIRE_TIMEOUT_MS, else 5000
+   */
+  acquireTimeoutMs?: number;
+  /** PostgreSQL `statement_timeout` of the sandbox's sessions; 0 = none. @default SANDBOX_STATEMENT_TIMEOUT_MS, else 30000 */
+  statementTimeoutMs?: number;
+  /**
+   * PostgreSQL `idle_in_transaction_session_timeout`: a session left idle inside a transaction for
+   * this long is ended by the server, freeing its locks and its pool slot; 0 = never.
+   * @default SANDBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS, else 15000
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export interface Database {
@@ -35,7 +49,10 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     databaseUrl = process.env.DATABASE_URL,
     pool: providedPool,
     sandboxDir = path.resolve('.sandbox'),
-    maxConnections = 10,
+    maxConnections = integerFromEnv('SANDBOX_POOL_MAX', 10, { min: 2 }),
+    acquireTimeoutMs = integerFromEnv('SANDBOX_POOL_ACQUIRE_TIMEOUT_MS', 5_000, { min: 1 }),
+    statementTimeoutMs = integerFromEnv('SANDBOX_STATEMENT_TIMEOUT_MS', 30_000),
+    idleInTransactionTimeoutMs = integerFromEnv('SANDBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000),
   } = options;
   if (providedPool) return { pool: providedPool, url: undefined, kind: 'provided', close: async () => {} };
 
@@ -45,7 +62,15 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     embedded = await startEmbeddedPostgres({ dataDir: path.join(sandboxDir, 'postgres') });
     url = embedded.url;
   }
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: maxConnections,
+    connectionTimeoutMillis: acquireTimeoutMs,
+    // Sent in the startup packet: every session has them from its first statement, at no round trip.
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
+    application_name: 'foundation-sandbox',
+  });
   // An idle client losing its server (restart, network) must not crash the process.
   pool.on('error', () => {});
   try {

@@ -4,6 +4,7 @@
  * catalog in every dev tenant, through a tenant role; `user@sandbox.dev` holds none.
  */
 import type pg from 'pg';
+import { defaultSchemaName, tenantCodeProblem } from '../rules/index.ts';
 import { assertSchemaName, quoteIdent } from './tenancy.ts';
 
 export const DEV_TENANTS = [
@@ -28,7 +29,9 @@ export interface NewTenant {
 
 /** Creates the tenant row and its schema if missing; returns the tenant id. */
 export async function ensureTenant(client: pg.ClientBase, tenant: NewTenant): Promise<string> {
-  const schema = assertSchemaName(tenant.schema ?? `tenant_${tenant.code.replaceAll('-', '_')}`);
+  const codeProblem = tenantCodeProblem(tenant.code);
+  if (codeProblem) throw new Error(`Tenant code ${JSON.stringify(tenant.code)} ${codeProblem}.`);
+  const schema = assertSchemaName(tenant.schema ?? defaultSchemaName(tenant.code));
   await client.query(
     `INSERT INTO public.sys_tenant (code, name, domain, schema_name) VALUES ($1, $2, $3, $4)
      ON CONFLICT (code) DO NOTHING`,

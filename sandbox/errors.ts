@@ -1,6 +1,13 @@
 /**
- * The one error class that carries an HTTP status and a machine-readable code. Code anywhere
- * throws it; only http.ts turns it into the JSON envelope `{ error: { code, message, requestId } }`.
+ * The sandbox's error classes. Code anywhere throws them; only the edges turn them into answers:
+ * http.ts into the JSON envelope `{ error: { code, message, requestId } }`, the CLI into a message
+ * and an exit code. Data-layer code throws `DomainError`s, never HTTP statuses.
+ */
+
+/**
+ * An error with an HTTP status, for HTTP-facing code (middleware, `ctx.httpError` in plugins).
+ * The status must be a client or server error (400–599): anything else is a programming mistake,
+ * refused here so that it never reaches Express as an invalid status.
  */
 export class HttpError extends Error {
   constructor(
@@ -10,8 +17,41 @@ export class HttpError extends Error {
     /** Extra fields merged into the envelope's `error` object (e.g. `field`, `permission`). */
     readonly details: Record<string, unknown> = {},
   ) {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new TypeError(`An HTTP error needs a status from 400 to 599 (got ${JSON.stringify(status)}); for other answers use res.status(…) in the handler.`);
+    }
+    if (typeof code !== 'string' || !/^[A-Z][A-Z0-9_]{0,63}$/.test(code)) {
+      throw new TypeError(`An HTTP error needs an UPPER_SNAKE_CASE code such as "ITEM_NOT_FOUND" (got ${JSON.stringify(code)}).`);
+    }
     super(message);
     this.name = 'HttpError';
+  }
+}
+
+/** The codes of `DomainError`s and what they mean to an HTTP client (http.ts maps them). */
+export type DomainErrorCode =
+  /** A tenant reference that names no tenant, or is neither a tenant id nor a valid code. */
+  | 'UNKNOWN_TENANT'
+  /** A user reference that names no user, or is neither a user id nor an email. */
+  | 'UNKNOWN_USER'
+  /** The tenant's row names a schema that does not exist: nothing may run for that tenant. */
+  | 'TENANT_SCHEMA_MISSING'
+  /** No pooled connection became free within the acquire timeout. */
+  | 'DATABASE_BUSY';
+
+/**
+ * A failure of the host's own services that callers may want to tell apart by `code`. It carries
+ * no HTTP status: the edge (HTTP, CLI) decides what it means there.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DomainError';
   }
 }
 

@@ -1,16 +1,17 @@
 /**
  * The HTTP face of the host: one Express app, plugin routers mounted at `/api/plugins/<id>`
- * behind identity and the enablement gate, `/health` routes open, and the one place where any
- * error becomes the JSON envelope `{ error: { code, message, requestId, …details } }`.
+ * behind identity and the enablement gate, `/health` routes open, and every error handed to the
+ * envelope (error-envelope.ts).
  */
-import cors from 'cors';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import type pg from 'pg';
 import { DEV_TENANTS, DEV_USERS } from './dev-seed.ts';
+import type { CorsOrigins } from './env-settings.ts';
+import { errorEnvelope } from './error-envelope.ts';
 import { HttpError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import type { Logger } from './logger.ts';
-import { pluginEnabled, requestId } from './middleware.ts';
+import { corsPolicy, JSON_TYPES, pluginEnabled, requestId, requireJsonBody } from './middleware.ts';
 import type { Rbac } from './rbac.ts';
 import type { Tenancy } from './tenancy.ts';
 import './request-context.ts';
@@ -30,8 +31,8 @@ export interface HttpOptions {
   tenancy: Tenancy;
   rbac: Rbac;
   logger: Logger;
-  /** Permissive CORS for the Vite dev shell. Never in production. @default true */
-  cors?: boolean;
+  /** Browser origins allowed to call the API (others get 403), or false to answer no CORS at all. @default 'loopback' */
+  corsOrigins?: CorsOrigins | false;
   /** Largest JSON body accepted; larger ones get 413. @default '1mb' */
   bodyLimit?: string;
   /** Serve `/api/sandbox/*` (dev identities, tokens, `me`). @default true */
@@ -39,12 +40,13 @@ export interface HttpOptions {
 }
 
 export function createHttpApp(options: HttpOptions): express.Express {
-  const { pool, plugins, identity, tenancy, rbac, logger, cors: allowCors = true, bodyLimit = '1mb', devRoutes = true } = options;
+  const { pool, plugins, identity, tenancy, rbac, logger, corsOrigins = 'loopback', bodyLimit = '1mb', devRoutes = true } = options;
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
-  if (allowCors) app.use(cors({ origin: true, credentials: true, exposedHeaders: ['X-Request-Id'] }));
-  app.use(express.json({ limit: bodyLimit }));
+  if (corsOrigins !== false) app.use(corsPolicy(corsOrigins));
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: bodyLimit, type: JSON_TYPES }));
 
   app.get('/health', (_req, res) => {
     res.json({ ok: true, plugins: plugins.map((p) => p.id) });
@@ -97,36 +99,4 @@ function devRouter(identity: Identity, tenancy: Tenancy, rbac: Rbac, plugins: Mo
     });
   });
   return router;
-}
-
-/** Body-parser failures carry a `type`; map the ones a client causes to named codes. */
-const BODY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
-  'entity.parse.failed': { status: 400, code: 'INVALID_JSON', message: 'The request body is not valid JSON.' },
-  'entity.too.large': { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than the limit' },
-  'encoding.unsupported': { status: 415, code: 'UNSUPPORTED_ENCODING', message: 'The request body encoding is not supported.' },
-  'charset.unsupported': { status: 415, code: 'UNSUPPORTED_CHARSET', message: 'The request body charset is not supported.' },
-};
-
-function errorEnvelope(logger: Logger) {
-  return function errorEnvelopeHandler(error: unknown, req: Request, res: Response, _next: NextFunction): void {
-    const context = { requestId: req.requestId, pluginId: req.pluginId, tenantId: req.identity?.tenantId };
-    let status = 500;
-    let body: Record<string, unknown> = { code: 'INTERNAL', message: 'Something went wrong on the server; the log has the details under this requestId.' };
-    if (error instanceof HttpError) {
-      status = error.status;
-      body = { ...error.details, code: error.code, message: error.message };
-    } else {
-      const type = (error as { type?: string }).type;
-      const known = type ? BODY_ERRORS[type] : undefined;
-      if (known) {
-        status = known.status;
-        const limit = (error as { limit?: number }).limit;
-        body = { code: known.code, message: type === 'entity.too.large' ? `${known.message} (${limit} bytes).` : known.message };
-      }
-    }
-    if (status >= 500) logger.error({ err: error, ...context }, 'request failed');
-    else logger.debug({ ...context, code: body.code, status }, 'request refused');
-    if (res.headersSent) return void res.end();
-    res.status(status).json({ error: { ...body, requestId: req.requestId } });
-  };
 }

@@ -1,20 +1,21 @@
 /**
- * Who is calling. The sandbox accepts a bearer JWT signed with its dev secret (claims `sub` =
- * user id or email, `tid` = tenant id or code) and, in dev only, the headers `X-Tenant-Id` and
+ * Who is calling. The sandbox accepts a bearer JWT (HS256, with `exp`; claims `sub` = user id or
+ * email, `tid` = tenant id or code) and, with dev identity on, the headers `X-Tenant-Id` and
  * `X-User-Id`. Plugins never read either: they get the result through `ctx.auth(req)`, which a
  * foundation fills from its own authentication.
  */
 import type { NextFunction, Request, Response } from 'express';
 import { jwtVerify, SignJWT } from 'jose';
 import type pg from 'pg';
-import { HttpError } from './errors.ts';
+import { emailProblem, isUuid, userKey } from '../rules/index.ts';
+import { HttpError, SandboxStartError } from './errors.ts';
 import type { ResolvedIdentity } from './request-context.ts';
-import type { Tenancy } from './tenancy.ts';
+import { currentConnection, type Tenancy } from './tenancy.ts';
 
 export interface IdentityOptions {
   pool: pg.Pool;
   tenancy: Tenancy;
-  /** HS256 secret of dev tokens. */
+  /** HS256 secret of bearer tokens (see `jwtSecretFor`). */
   jwtSecret: string;
   /** Accept `X-Tenant-Id` / `X-User-Id`. Never in production. @default true */
   devHeaders?: boolean;
@@ -29,37 +30,73 @@ export interface SandboxUser {
 export interface Identity {
   /** Sets `req.identity` when the request names a tenant and a user; rejects bad credentials. */
   middleware(req: Request, res: Response, next: NextFunction): Promise<void>;
-  findUser(idOrEmail: string): Promise<SandboxUser | undefined>;
+  findUserById(id: string): Promise<SandboxUser | undefined>;
+  findUserByEmail(email: string): Promise<SandboxUser | undefined>;
+  /** The user a reference from outside names: a uuid is an id, anything else an email. */
+  findUser(reference: string): Promise<SandboxUser | undefined>;
   listUsers(): Promise<SandboxUser[]>;
   /** A token for `user` (id or email) in `tenant` (id or code), valid for `expiresIn`. */
   signDevToken(claims: { user: string; tenant: string }, expiresIn?: string): Promise<string>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The secret every sandbox accepts in development; never accepted with dev identity off. */
+export const DEV_JWT_SECRET = 'foundation-sandbox-dev-secret';
+/** An HS256 key shorter than its 256-bit hash is guessable offline from one token. */
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * The token secret to use. With dev identity on, the given one or the built-in dev secret. With
+ * it off (production), a secret of our own is required: the built-in one is public, in this file.
+ */
+export function jwtSecretFor({ secret, devIdentity }: { secret: string | undefined; devIdentity: boolean }): string {
+  if (devIdentity) return secret || DEV_JWT_SECRET;
+  if (!secret || secret === DEV_JWT_SECRET) {
+    throw new SandboxStartError('Dev identity is off (NODE_ENV=production or SANDBOX_DEV_IDENTITY=off), so the built-in token secret is not accepted: ' +
+      `set SANDBOX_JWT_SECRET to a secret of at least ${MIN_SECRET_LENGTH} characters, e.g. SANDBOX_JWT_SECRET=$(openssl rand -hex 32).`);
+  }
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new SandboxStartError(`SANDBOX_JWT_SECRET is ${secret.length} characters long; with dev identity off it must have at least ${MIN_SECRET_LENGTH}, e.g. $(openssl rand -hex 32).`);
+  }
+  return secret;
+}
+
+/** `Bearer <JWS compact token>` and nothing else: three base64url parts, one space after the scheme. */
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 export function createIdentity({ pool, tenancy, jwtSecret, devHeaders = true }: IdentityOptions): Identity {
   const key = new TextEncoder().encode(jwtSecret);
+  const USER_COLUMNS = 'id::text AS id, email, name';
 
-  async function findUser(idOrEmail: string): Promise<SandboxUser | undefined> {
-    const column = UUID.test(idOrEmail) ? 'id' : 'email';
-    const { rows } = await pool.query<SandboxUser>(
-      `SELECT id::text AS id, email, name FROM public.sys_user WHERE ${column} = $1`, [idOrEmail.toLowerCase()]);
+  async function findUserById(id: string): Promise<SandboxUser | undefined> {
+    if (typeof id !== 'string' || !isUuid(id)) return undefined;
+    const { rows } = await currentConnection(pool).query<SandboxUser>(`SELECT ${USER_COLUMNS} FROM public.sys_user WHERE id = $1::uuid`, [id]);
     return rows[0];
   }
 
+  async function findUserByEmail(email: string): Promise<SandboxUser | undefined> {
+    if (typeof email !== 'string' || emailProblem(email)) return undefined;
+    const { rows } = await currentConnection(pool).query<SandboxUser>(`SELECT ${USER_COLUMNS} FROM public.sys_user WHERE email = $1`, [email.toLowerCase()]);
+    return rows[0];
+  }
+
+  async function findUser(reference: string): Promise<SandboxUser | undefined> {
+    const key = typeof reference === 'string' ? userKey(reference) : undefined;
+    if (!key) return undefined;
+    return 'id' in key ? findUserById(key.id) : findUserByEmail(key.email);
+  }
+
   async function listUsers(): Promise<SandboxUser[]> {
-    return (await pool.query<SandboxUser>('SELECT id::text AS id, email, name FROM public.sys_user ORDER BY email')).rows;
+    return (await currentConnection(pool).query<SandboxUser>(`SELECT ${USER_COLUMNS} FROM public.sys_user ORDER BY email`)).rows;
   }
 
   async function claimsOf(req: Request): Promise<{ user?: string; tenant?: string }> {
     const authorization = req.get('authorization');
-    if (authorization) {
-      const [scheme, token] = authorization.split(' ');
-      if (scheme?.toLowerCase() !== 'bearer' || !token) {
-        throw new HttpError(401, 'INVALID_TOKEN', 'Authorization must be "Bearer <token>".');
-      }
+    if (authorization !== undefined) {
+      const token = BEARER.exec(authorization)?.[1];
+      if (!token) throw new HttpError(401, 'INVALID_TOKEN', 'Authorization must be "Bearer <token>": the scheme, one space, one JWT, nothing after it.');
       try {
-        const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
+        // A token without exp would be valid for ever: refused, whoever signed it.
+        const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'] });
         return { user: stringClaim(payload.sub), tenant: stringClaim(payload.tid) };
       } catch (error) {
         throw new HttpError(401, 'INVALID_TOKEN', `The bearer token was refused: ${(error as Error).message}.`);
@@ -81,7 +118,10 @@ export function createIdentity({ pool, tenancy, jwtSecret, devHeaders = true }: 
     }
     const tenantInfo = await tenancy.get(tenant);
     const found = await findUser(user);
-    if (!found) throw new HttpError(401, 'UNKNOWN_USER', `User ${JSON.stringify(user)} does not exist.`, { user });
+    if (!found) {
+      const what = userKey(user) ? 'does not exist' : 'is neither a user id (uuid) nor an email address';
+      throw new HttpError(401, 'UNKNOWN_USER', `User ${JSON.stringify(user)} ${what}.`, { user });
+    }
     const identity: ResolvedIdentity = { tenantId: tenantInfo.id, tenantCode: tenantInfo.code, userId: found.id };
     req.identity = identity;
     next();
@@ -92,7 +132,7 @@ export function createIdentity({ pool, tenancy, jwtSecret, devHeaders = true }: 
       .setIssuedAt().setExpirationTime(expiresIn).sign(key);
   }
 
-  return { middleware, findUser, listUsers, signDevToken };
+  return { middleware, findUserById, findUserByEmail, findUser, listUsers, signDevToken };
 }
 
 function stringClaim(value: unknown): string | undefined {

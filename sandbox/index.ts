@@ -8,7 +8,8 @@ import { createCronScheduler } from './cron.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './db.ts';
 import { createEventBus } from './events.ts';
 import { createHttpApp } from './http.ts';
-import { createIdentity, type Identity } from './identity.ts';
+import { corsOriginsFromEnv, devIdentityFromEnv, type CorsOrigins } from './env-settings.ts';
+import { createIdentity, jwtSecretFor, type Identity } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPluginContext } from './plugin-context.ts';
 import { loadPlugins, PluginLoadError, type LoadedPlugin } from './plugin-loader.ts';
@@ -18,12 +19,21 @@ import { createTenancy, type Tenancy } from './tenancy.ts';
 export interface SandboxOptions extends DatabaseOptions {
   /** Module directories to load (each holds plugin/index.ts). */
   moduleDirs: string[];
-  /** Accept `X-Tenant-Id` / `X-User-Id` as identity, and serve `/api/sandbox/*` (tokens, identities). @default true */
+  /**
+   * Dev identity: accept `X-Tenant-Id` / `X-User-Id` as identity, serve `/api/sandbox/*` (tokens,
+   * identities) and accept tokens signed with the built-in dev secret. Off in production.
+   * @default on, unless SANDBOX_DEV_IDENTITY=off or NODE_ENV=production (see env-settings.ts)
+   */
   devIdentityHeaders?: boolean;
-  /** Secret of dev bearer tokens. @default process.env.SANDBOX_JWT_SECRET ?? a fixed dev secret */
+  /**
+   * HS256 secret of bearer tokens. Required (32+ characters) when dev identity is off.
+   * @default process.env.SANDBOX_JWT_SECRET, else (dev identity only) the built-in dev secret
+   */
   jwtSecret?: string;
-  /** Permissive CORS for the dev shell. @default true */
+  /** Answer CORS requests at all. The shell goes through Vite's proxy and needs none. @default true */
   cors?: boolean;
+  /** Browser origins allowed to call the API. @default SANDBOX_CORS_ORIGINS, else 'loopback' (localhost, *.localhost, 127.0.0.1, [::1], any port) */
+  corsOrigins?: CorsOrigins;
   /** Largest JSON body. @default '1mb' */
   bodyLimit?: string;
   /** Create dev tenants and users at start. @default true */
@@ -49,13 +59,15 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-export const DEV_JWT_SECRET = 'foundation-sandbox-dev-secret';
+export { DEV_JWT_SECRET } from './identity.ts';
 
 export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const {
-    moduleDirs, devIdentityHeaders = true, jwtSecret = process.env.SANDBOX_JWT_SECRET ?? DEV_JWT_SECRET,
-    cors = true, bodyLimit = '1mb', seedDevData = true, runCron = false, logger = createLogger(),
+    moduleDirs, devIdentityHeaders = devIdentityFromEnv(), jwtSecret: givenSecret = process.env.SANDBOX_JWT_SECRET,
+    cors = true, corsOrigins = corsOriginsFromEnv(), bodyLimit = '1mb', seedDevData = true, runCron = false, logger = createLogger(),
   } = options;
+  // Settings are checked before anything starts: a production sandbox without a secret never comes up.
+  const jwtSecret = jwtSecretFor({ secret: givenSecret, devIdentity: devIdentityHeaders });
   // Plugins are checked before any database is touched: a bad module costs no start-up.
   const plugins = await loadPlugins(moduleDirs);
   const database = await openDatabase(options);
@@ -79,7 +91,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
     if (runCron) services.cron.start();
     // Minting tokens and listing identities only makes sense where dev identities are accepted.
-    const app = createHttpApp({ pool, plugins: mounted, identity, tenancy, rbac, logger, cors, bodyLimit, devRoutes: devIdentityHeaders });
+    const app = createHttpApp({ pool, plugins: mounted, identity, tenancy, rbac, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders });
     return {
       app, database, tenancy, rbac, identity, plugins, bootstrapReport,
       rebootstrap: runBootstrap,

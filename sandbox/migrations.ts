@@ -100,5 +100,5 @@ export async function migrateTarget(pool: pg.Pool, plugin: LoadedPlugin, files: 
       done.push(file.name);
     }
     return done;
-  });
+  }, target.tenant);
 }

@@ -9,6 +9,7 @@ import type { RbacCapability } from './contract.ts';
 import { inTransaction } from './db.ts';
 import { HttpError } from './errors.ts';
 import { permissionProblem } from '../rules/index.ts';
+import { connect, currentConnection } from './tenancy.ts';
 
 export interface Rbac {
   can(who: { userId: string; tenantId: string }, permission: string): Promise<boolean>;
@@ -31,12 +32,12 @@ const GRANTS = `
 
 export function createRbac({ pool }: { pool: pg.Pool }): Rbac {
   async function can({ userId, tenantId }: { userId: string; tenantId: string }, permission: string): Promise<boolean> {
-    const { rows } = await pool.query<{ ok: boolean }>(`SELECT EXISTS (SELECT 1 ${GRANTS} AND rp.permission = $3) AS ok`, [userId, tenantId, permission]);
+    const { rows } = await currentConnection(pool).query<{ ok: boolean }>(`SELECT EXISTS (SELECT 1 ${GRANTS} AND rp.permission = $3) AS ok`, [userId, tenantId, permission]);
     return rows[0]?.ok === true;
   }
 
   async function permissionsOf({ userId, tenantId }: { userId: string; tenantId: string }): Promise<string[]> {
-    const { rows } = await pool.query<{ permission: string }>(`SELECT DISTINCT rp.permission ${GRANTS} ORDER BY 1`, [userId, tenantId]);
+    const { rows } = await currentConnection(pool).query<{ permission: string }>(`SELECT DISTINCT rp.permission ${GRANTS} ORDER BY 1`, [userId, tenantId]);
     return rows.map((r) => r.permission);
   }
 
@@ -66,7 +67,7 @@ export function createRbac({ pool }: { pool: pg.Pool }): Rbac {
   }
 
   async function grant({ userId, tenantId }: { userId: string; tenantId: string }, roleKey: string, permissions: string[]): Promise<void> {
-    const client = await pool.connect();
+    const client = await connect(pool);
     try {
       await inTransaction(client, async () => {
         const { rows: known } = await client.query<{ permission: string }>('SELECT permission FROM public.sys_permission WHERE permission = ANY($1::text[])', [permissions]);

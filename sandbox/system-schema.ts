@@ -104,7 +104,27 @@ CREATE TABLE IF NOT EXISTS public.sys_plugin_role_templates (
 );
 `;
 
-/** Creates whatever system table is missing; the caller holds the bootstrap lock. */
+/**
+ * Rules added after the first release, as named constraints so that a database made by an older
+ * kit gains them too (the tables above are only created when missing). NOT VALID: they hold for
+ * every row written from now on without refusing to start on older rows (tenant lookups are typed,
+ * so an older uuid-shaped code is merely unreachable by code). Mirrors rules/tenant.ts and rules/user.ts.
+ */
+const CONSTRAINTS: { table: string; name: string; check: string }[] = [
+  // PostgreSQL reads 32 hex digits, with or without dashes, as a uuid: a code must never pass for an id.
+  { table: 'sys_tenant', name: 'sys_tenant_code_not_uuid', check: `replace(code, '-', '') !~ '^[0-9a-f]{32}$'` },
+  { table: 'sys_tenant', name: 'sys_tenant_schema_not_reserved', check: `schema_name NOT IN ('public', 'information_schema')` },
+  { table: 'sys_user', name: 'sys_user_email_shape', check: `email = lower(email) AND email ~ '^[^[:space:]@]+@[^[:space:]@]+$' AND length(email) <= 254` },
+];
+
+const ADD_CONSTRAINTS = CONSTRAINTS.map(({ table, name, check }) => /* sql */ `
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '${name}' AND conrelid = 'public.${table}'::regclass) THEN
+    ALTER TABLE public.${table} ADD CONSTRAINT ${name} CHECK (${check}) NOT VALID;
+  END IF;
+END $$;`).join('\n');
+
+/** Creates whatever system table or rule is missing; the caller holds the bootstrap lock. */
 export async function ensureSystemSchema(client: pg.ClientBase): Promise<void> {
-  await client.query(DDL);
+  await client.query(DDL + ADD_CONSTRAINTS);
 }

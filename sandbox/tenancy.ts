@@ -1,12 +1,16 @@
 /**
  * Schema-per-tenant. Tenants are rows of `public.sys_tenant`; each has its own schema, named in
  * that row and never taken from a request. This is the only file that sets `search_path`.
+ *
+ * A tenant is named by its id (a uuid) or its code, and lookups always say which: a code can't
+ * look like a uuid (rules/tenant.ts, and a CHECK on the table), so one can never reach another.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { drizzle, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import { schemaNameProblem } from '../rules/index.ts';
+import { isUuid, schemaNameProblem, tenantCodeProblem, tenantKey, type TenantKey } from '../rules/index.ts';
 import type { TenantDb, TenantInfo } from './contract.ts';
-import { HttpError } from './errors.ts';
+import { DomainError } from './errors.ts';
 
 /** `name` when it is a valid tenant schema name (see rules/tenant.ts), else a throw naming the rule. */
 export function assertSchemaName(name: string): string {
@@ -19,16 +23,48 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** The open tenant transaction of the current async call, if any (see `currentConnection`). */
+interface OpenTransaction {
+  client: pg.PoolClient;
+  tenant: TenantInfo;
+  db: TenantDb;
+  /** False once committed or rolled back: callbacks that outlive the transaction must not use it. */
+  open: boolean;
+}
+
+const openTransaction = new AsyncLocalStorage<OpenTransaction>();
+
 /**
- * Runs `run` inside one transaction whose `search_path` is `schema, public`. BEGIN and the
- * SET LOCAL go in one round trip; the setting ends with the transaction, so a pooled connection
- * never carries a tenant's path to the next user. Rolls back on throw; always releases.
+ * Where a host capability should send its query: the connection of the tenant transaction the
+ * caller is inside, else the pool. A capability that took a second pooled connection while the
+ * caller holds one deadlocks as soon as every pool slot is held by such a caller.
  */
-export async function inSchemaTransaction<T>(pool: pg.Pool, schema: string, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+export function currentConnection(pool: pg.Pool): pg.Pool | pg.PoolClient {
+  const tx = openTransaction.getStore();
+  return tx?.open ? tx.client : pool;
+}
+
+/**
+ * Runs `run` inside one transaction whose `search_path` is `schema, public`. BEGIN, the SET LOCAL
+ * and a check of `current_schema()` go in one round trip: the setting ends with the transaction,
+ * so a pooled connection never carries a tenant's path to the next user, and a schema that does
+ * not exist (PostgreSQL then silently falls through to `public`) fails before anything runs.
+ * Rolls back on throw; always releases.
+ */
+export async function inSchemaTransaction<T>(
+  pool: pg.Pool, schema: string, run: (client: pg.PoolClient) => Promise<T>, tenant?: Pick<TenantInfo, 'id' | 'code'>,
+): Promise<T> {
+  const quoted = quoteIdent(schema === 'public' ? schema : assertSchemaName(schema));
+  const client = await connect(pool);
+  // The server may end the session while it sits idle in the transaction (idle_in_transaction_
+  // session_timeout): pg then emits 'error' on the checked-out client, which would crash the process.
+  let lost: Error | undefined;
+  const onLost = (error: Error) => (lost = error);
+  client.on('error', onLost);
   let broken: Error | undefined;
   try {
-    await client.query(`BEGIN; SET LOCAL search_path TO ${quoteIdent(assertSchemaName(schema))}, public`);
+    const results = await client.query(`BEGIN; SET LOCAL search_path TO ${quoted}, public; SELECT current_schema() AS schema`) as unknown as pg.QueryResult[];
+    if (results[2]?.rows[0]?.schema !== schema) throw schemaMissing(schema, tenant);
     const result = await run(client);
     await client.query('COMMIT');
     return result;
@@ -36,12 +72,37 @@ export async function inSchemaTransaction<T>(pool: pg.Pool, schema: string, run:
     try {
       await client.query('ROLLBACK');
     } catch (rollbackError) {
-      broken = rollbackError as Error; // the connection is unusable: destroy it, don't pool it
+      broken = lost ?? (rollbackError as Error); // the connection is unusable: destroy it, don't pool it
     }
     throw error;
   } finally {
-    client.release(broken);
+    client.removeListener('error', onLost);
+    client.release(broken ?? lost);
   }
+}
+
+function schemaMissing(schema: string, tenant: Pick<TenantInfo, 'id' | 'code'> | undefined): DomainError {
+  const who = tenant ? `Tenant "${tenant.code}"` : 'This transaction';
+  return new DomainError('TENANT_SCHEMA_MISSING',
+    `${who} cannot be used: its schema "${schema}" does not exist in the database. Restore the schema, or remove the tenant; nothing was run, so nothing landed in public.`,
+    { tenantId: tenant?.id, schema });
+}
+
+/** pool.connect(), with the pool's acquire timeout turned into a DomainError the edges understand. */
+export async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    throw isAcquireTimeout(error)
+      ? new DomainError('DATABASE_BUSY', 'Every database connection is in use and none came free in time; try again shortly.', {}, { cause: error })
+      : error;
+  }
+}
+
+/** The errors pg-pool gives when `connectionTimeoutMillis` passes before a connection is free or made. */
+export function isAcquireTimeout(error: unknown): boolean {
+  const message = (error as Error | undefined)?.message;
+  return message === 'timeout exceeded when trying to connect' || message === 'Connection terminated due to connection timeout';
 }
 
 /**
@@ -63,13 +124,20 @@ export interface TenancyOptions {
 }
 
 export interface Tenancy {
-  /** Finds a tenant by id (uuid) or code; undefined when there is none. */
-  find(idOrCode: string): Promise<TenantInfo | undefined>;
-  /** Like `find`, but a missing tenant is a 400 `UNKNOWN_TENANT` naming it. */
-  get(idOrCode: string): Promise<TenantInfo>;
+  findById(id: string): Promise<TenantInfo | undefined>;
+  findByCode(code: string): Promise<TenantInfo | undefined>;
+  /**
+   * The tenant a reference from outside names (a header, a token, an argument): a uuid is looked
+   * up as an id, anything else as a code. Throws `UNKNOWN_TENANT` naming it when there is none.
+   */
+  get(reference: string): Promise<TenantInfo>;
   resolve(query: { domain?: string; code?: string }): Promise<TenantInfo | null>;
   list(): Promise<TenantInfo[]>;
-  withTenantTx<T>(tenantIdOrCode: string, run: (db: TenantDb) => Promise<T>): Promise<T>;
+  /**
+   * Runs `run` in one transaction on the tenant's schema. Inside another transaction of the same
+   * tenant it nests as a savepoint on the same connection; inside another tenant's, it is refused.
+   */
+  withTenantTx<T>(tenantReference: string, run: (db: TenantDb) => Promise<T>): Promise<T>;
   /** Forget cached tenants (after creating or dropping one). */
   invalidate(): void;
 }
@@ -77,46 +145,75 @@ export interface Tenancy {
 const TENANT_COLUMNS = 'id::text AS id, code, name, domain, schema_name AS schema';
 
 export function createTenancy({ pool }: TenancyOptions): Tenancy {
-  const byKey = new Map<string, TenantInfo>();
+  const byId = new Map<string, TenantInfo>();
+  const byCode = new Map<string, TenantInfo>();
 
   function remember(tenant: TenantInfo): TenantInfo {
     assertSchemaName(tenant.schema);
-    byKey.set(tenant.id, tenant);
-    byKey.set(tenant.code, tenant);
+    byId.set(tenant.id, tenant);
+    // A code written before the rule existed that looks like a uuid can't be reached by code.
+    if (!tenantCodeProblem(tenant.code)) byCode.set(tenant.code, tenant);
     return tenant;
   }
 
-  async function find(idOrCode: string): Promise<TenantInfo | undefined> {
-    const cached = byKey.get(idOrCode);
-    if (cached) return cached;
-    const { rows } = await pool.query<TenantInfo>(
-      `SELECT ${TENANT_COLUMNS} FROM public.sys_tenant WHERE code = $1 OR id::text = $1`, [idOrCode]);
+  async function lookup(column: 'id' | 'code' | 'domain', value: string): Promise<TenantInfo | undefined> {
+    const where = column === 'id' ? 'id = $1::uuid' : column === 'code' ? 'code = $1' : 'domain = $1';
+    const { rows } = await currentConnection(pool).query<TenantInfo>(`SELECT ${TENANT_COLUMNS} FROM public.sys_tenant WHERE ${where}`, [value]);
     return rows[0] && remember(rows[0]);
   }
 
-  async function get(idOrCode: string): Promise<TenantInfo> {
-    const tenant = await find(idOrCode);
+  async function find(key: TenantKey): Promise<TenantInfo | undefined> {
+    if ('id' in key) return byId.get(key.id) ?? lookup('id', key.id);
+    return byCode.get(key.code) ?? lookup('code', key.code);
+  }
+
+  async function get(reference: string): Promise<TenantInfo> {
+    const key = typeof reference === 'string' ? tenantKey(reference) : undefined;
+    const tenant = key && (await find(key));
     if (tenant) return tenant;
     const known = (await list()).map((t) => t.code).join(', ') || 'none';
-    throw new HttpError(400, 'UNKNOWN_TENANT', `Tenant ${JSON.stringify(idOrCode)} does not exist. Known tenants: ${known}.`, { tenant: idOrCode });
+    const what = key ? 'does not exist' : 'is neither a tenant id (uuid) nor a tenant code';
+    throw new DomainError('UNKNOWN_TENANT', `Tenant ${JSON.stringify(reference)} ${what}. Known tenants: ${known}.`, { tenant: reference });
   }
 
   async function list(): Promise<TenantInfo[]> {
-    const { rows } = await pool.query<TenantInfo>(`SELECT ${TENANT_COLUMNS} FROM public.sys_tenant ORDER BY code`);
+    const { rows } = await currentConnection(pool).query<TenantInfo>(`SELECT ${TENANT_COLUMNS} FROM public.sys_tenant ORDER BY code`);
     return rows.map(remember);
   }
 
   async function resolve({ domain, code }: { domain?: string; code?: string }): Promise<TenantInfo | null> {
-    if (code) return (await find(code)) ?? null;
-    if (!domain) return null;
-    const { rows } = await pool.query<TenantInfo>(`SELECT ${TENANT_COLUMNS} FROM public.sys_tenant WHERE domain = $1`, [domain.toLowerCase()]);
-    return rows[0] ? remember(rows[0]) : null;
+    if (code !== undefined) return (typeof code === 'string' && !tenantCodeProblem(code) && (await find({ code }))) || null;
+    if (typeof domain !== 'string' || domain.length === 0 || domain.length > 253 || /[\s\x00-\x1f\x7f]/.test(domain)) return null;
+    return (await lookup('domain', domain.toLowerCase())) ?? null;
   }
 
-  async function withTenantTx<T>(tenantIdOrCode: string, run: (db: TenantDb) => Promise<T>): Promise<T> {
-    const tenant = await get(tenantIdOrCode);
-    return inSchemaTransaction(pool, tenant.schema, (client) => run(tenantDb(client)));
+  async function withTenantTx<T>(tenantReference: string, run: (db: TenantDb) => Promise<T>): Promise<T> {
+    const tenant = await get(tenantReference);
+    const outer = openTransaction.getStore();
+    if (outer?.open) {
+      if (outer.tenant.id !== tenant.id) {
+        throw new Error(`withTenantTx("${tenant.code}") was called inside a transaction of tenant "${outer.tenant.code}". ` +
+          'One transaction works in one tenant: finish the first before starting the other.');
+      }
+      return outer.db.transaction((tx) => run(tx as unknown as TenantDb));
+    }
+    return inSchemaTransaction(pool, tenant.schema, async (client) => {
+      const tx: OpenTransaction = { client, tenant, db: tenantDb(client), open: true };
+      try {
+        return await openTransaction.run(tx, () => run(tx.db));
+      } finally {
+        tx.open = false;
+      }
+    }, tenant);
   }
 
-  return { find, get, resolve, list, withTenantTx, invalidate: () => byKey.clear() };
+  return {
+    findById: async (id) => (typeof id === 'string' && isUuid(id) ? find({ id: id.toLowerCase() }) : undefined),
+    findByCode: async (code) => (tenantCodeProblem(code) ? undefined : find({ code })),
+    get, resolve, list, withTenantTx,
+    invalidate: () => {
+      byId.clear();
+      byCode.clear();
+    },
+  };
 }

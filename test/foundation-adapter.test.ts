@@ -55,10 +55,25 @@ describe.each(databaseServers())('foundation/routes/index.ts mounted by a founda
     expect(refused.body.error).toMatchObject({ code: 'FORBIDDEN', permission: 'items.items.read' });
   });
 
-  it('exports the permissions the foundation registers, the same list module.config.ts declares', async () => {
+  it('exports exactly the permissions its routes require: granted that list, a user can do everything', async () => {
     const adapter = await import('../examples/items/foundation/routes/index.ts');
-    const config = (await import('../examples/items/module.config.ts')).default;
-    expect(adapter.permissions).toEqual(['items.items.read', 'items.items.create', 'items.items.update', 'items.items.delete']);
-    expect(config.permissions).toEqual(adapter.permissions);
+    const api = supertest(foundation);
+    const user = { 'X-User-Id': 'user@sandbox.dev', 'X-Tenant-Id': 'acme' };
+    const base = '/api/plugins/items/items';
+    const some = '00000000-0000-4000-8000-000000000000';
+    // A user holding nothing is refused by each route with the permission it needs.
+    const refusals = await Promise.all([
+      api.get(base).set(user), api.get(`${base}/${some}`).set(user), api.post(base).set(user).send({ name: 'x' }),
+      api.patch(`${base}/${some}`).set(user).send({ name: 'y' }), api.delete(`${base}/${some}`).set(user),
+    ]);
+    const required = refusals.map((res) => (res.status === 403 ? res.body.error.permission : `answered ${res.status}`));
+    expect(new Set(required)).toEqual(new Set(adapter.permissions));
+
+    await t.grant('user@sandbox.dev', 'acme', adapter.permissions);
+    const created = await api.post(base).set(user).send({ name: 'granted' }).expect(201);
+    const id = created.body.data.id as string;
+    await api.get(`${base}/${id}`).set(user).expect(200);
+    await api.patch(`${base}/${id}`).set(user).send({ name: 'renamed' }).expect(200);
+    await api.delete(`${base}/${id}`).set(user).expect(204);
   });
 });

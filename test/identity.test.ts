@@ -9,7 +9,7 @@ describe.each(databaseServers())('request identity on $name PostgreSQL', (server
   let strict: TestSandbox;
   beforeAll(async () => {
     t = await startTestSandbox({ moduleDirs: [ITEMS_MODULE], serverUrl: server.url });
-    strict = await startTestSandbox({ moduleDirs: [ITEMS_MODULE], serverUrl: server.url, devIdentityHeaders: false });
+    strict = await startTestSandbox({ moduleDirs: [ITEMS_MODULE], serverUrl: server.url, devIdentityHeaders: false, jwtSecret: 'a-secret-for-the-identity-tests-0123456789' });
   });
   afterAll(async () => {
     await t?.close();

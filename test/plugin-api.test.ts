@@ -88,16 +88,23 @@ describe.each(databaseServers())('the items plugin over HTTP on $name PostgreSQL
   it('answers 403 PLUGIN_DISABLED, not 404, when the plugin is off for the tenant or globally', async () => {
     const admin = t.as('admin@sandbox.dev', 'acme');
     const { id: acmeId } = await t.sandbox.tenancy.get('acme');
+    // Each switch is put back in `finally`: a failed assertion must not leave the plugin off for the next test.
     await t.sql(`UPDATE sys_tenant_plugins SET enabled = false WHERE plugin_id = 'items' AND tenant_id = $1`, [acmeId]);
-    const off = await admin.get(ITEMS).expect(403);
-    expect(off.body.error).toMatchObject({ code: 'PLUGIN_DISABLED', pluginId: 'items', tenantId: acmeId });
-    await t.as('admin@sandbox.dev', 'dev').get(ITEMS).expect(200);
-    await t.sql(`UPDATE sys_tenant_plugins SET enabled = true WHERE plugin_id = 'items' AND tenant_id = $1`, [acmeId]);
+    try {
+      const off = await admin.get(ITEMS).expect(403);
+      expect(off.body.error).toMatchObject({ code: 'PLUGIN_DISABLED', pluginId: 'items', tenantId: acmeId });
+      await t.as('admin@sandbox.dev', 'dev').get(ITEMS).expect(200);
+    } finally {
+      await t.sql(`UPDATE sys_tenant_plugins SET enabled = true WHERE plugin_id = 'items' AND tenant_id = $1`, [acmeId]);
+    }
 
     await t.sql(`UPDATE sys_plugins SET enabled_global = false WHERE plugin_id = 'items'`);
-    expect((await t.as('admin@sandbox.dev', 'dev').get(ITEMS).expect(403)).body.error.code).toBe('PLUGIN_DISABLED');
-    await t.request.get('/api/plugins/items/health').expect(200);
-    await t.sql(`UPDATE sys_plugins SET enabled_global = true WHERE plugin_id = 'items'`);
+    try {
+      expect((await t.as('admin@sandbox.dev', 'dev').get(ITEMS).expect(403)).body.error.code).toBe('PLUGIN_DISABLED');
+      await t.request.get('/api/plugins/items/health').expect(200);
+    } finally {
+      await t.sql(`UPDATE sys_plugins SET enabled_global = true WHERE plugin_id = 'items'`);
+    }
     await admin.get(ITEMS).expect(200);
   });
 });

@@ -43,7 +43,7 @@ export async function startTestSandbox({ serverUrl, ...options }: TestSandboxOpt
   const database = await createThrowawayDatabase(serverUrl);
   let sandbox: Sandbox;
   try {
-    sandbox = await createSandbox({ logger: createLogger({ level: process.env.LOG_LEVEL ?? 'silent' }), ...options, databaseUrl: database.url, maxConnections: 5 });
+    sandbox = await createSandbox({ logger: createLogger({ level: process.env.LOG_LEVEL ?? 'silent' }), maxConnections: 5, ...options, databaseUrl: database.url });
   } catch (error) {
     await database.drop();
     throw error;

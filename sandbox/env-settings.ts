@@ -1,0 +1,60 @@
+/**
+ * The environment variables the sandbox reads, each the default of one option of `createSandbox`
+ * (an option passed in code wins). docs/sandbox.md lists them. A value that can't be read stops
+ * the start with a message naming the variable, rather than being silently ignored.
+ */
+import { SandboxStartError } from './errors.ts';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Whether dev identity is on: dev headers, `/api/sandbox/*`, the built-in token secret.
+ * `SANDBOX_DEV_IDENTITY=on|off` decides; without it, `NODE_ENV=production` turns it off.
+ */
+export function devIdentityFromEnv(env: Env = process.env): boolean {
+  const value = env.SANDBOX_DEV_IDENTITY?.trim().toLowerCase();
+  if (value === undefined || value === '') return env.NODE_ENV !== 'production';
+  if (['on', 'true', '1', 'yes'].includes(value)) return true;
+  if (['off', 'false', '0', 'no'].includes(value)) return false;
+  throw new SandboxStartError(`SANDBOX_DEV_IDENTITY must be "on" or "off" (got ${JSON.stringify(env.SANDBOX_DEV_IDENTITY)}).`);
+}
+
+/** A whole number of milliseconds (or connections) from `name`, else `fallback`. 0 means "no limit" where PostgreSQL says so. */
+export function integerFromEnv(name: string, fallback: number, { min = 0, env = process.env }: { min?: number; env?: Env } = {}): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
+    throw new SandboxStartError(`${name} must be a whole number of at least ${min} (got ${JSON.stringify(env[name])}).`);
+  }
+  return value;
+}
+
+/** Which browser origins may call the API: `loopback` (the default), or exact origins. */
+export type CorsOrigins = 'loopback' | readonly string[];
+
+/**
+ * `SANDBOX_CORS_ORIGINS`: `loopback`, or a comma-separated list of exact origins such as
+ * `http://localhost:5173,https://shell.example.test`. Each origin is scheme, host and optional port.
+ */
+export function corsOriginsFromEnv(env: Env = process.env): CorsOrigins {
+  const raw = env.SANDBOX_CORS_ORIGINS?.trim();
+  if (!raw || raw === 'loopback') return 'loopback';
+  return raw.split(',').map((part) => {
+    const origin = part.trim();
+    if (!isOrigin(origin)) {
+      throw new SandboxStartError(`SANDBOX_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin; give scheme://host[:port] with nothing after it, e.g. http://localhost:5173, or "loopback".`);
+    }
+    return origin;
+  });
+}
+
+/** Whether `text` is exactly an http(s) origin, as a browser sends it in `Origin`. */
+export function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
