@@ -12,6 +12,7 @@ import pg from 'pg';
 import { SandboxStartError } from '../errors.ts';
 import { locatePostgresBinaries } from './binaries.ts';
 import { pickPort } from '../free-port.ts';
+import { clearPostmasterPid } from './postmaster-pid.ts';
 import { binariesReachableBy, dataDirReachableBy, handOver, unprivilegedUser } from './run-as.ts';
 
 export interface EmbeddedPostgresOptions {
@@ -60,7 +61,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const ids = runAs ? { uid: runAs.uid, gid: runAs.gid } : {};
 
-  stopOrphanedServer(physicalDir);
+  clearPostmasterPid(physicalDir);
   if (!fs.existsSync(path.join(physicalDir, 'PG_VERSION'))) {
     initCluster(binaries.initdb, physicalDir, user, password, ids, runAs);
   }
@@ -99,7 +100,7 @@ function initCluster(
   ids: { uid?: number; gid?: number }, runAs: ReturnType<typeof unprivilegedUser>,
 ): void {
   const pwFile = path.join(os.tmpdir(), `fm-pg-pw-${randomBytes(6).toString('hex')}`);
-  fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
+  fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600, flag: 'wx' }); // never through a planted link
   handOver(runAs, pwFile);
   try {
     const result = spawnSync(initdb, [
@@ -118,49 +119,6 @@ function initCluster(
     }
   } finally {
     fs.rmSync(pwFile, { force: true });
-  }
-}
-
-/**
- * A server left running by a sandbox that was killed (its parent gone) would hold the data
- * directory; stop it. One whose parent is alive belongs to another running sandbox: refuse.
- */
-function stopOrphanedServer(dir: string): void {
-  const pidFile = path.join(dir, 'postmaster.pid');
-  if (!fs.existsSync(pidFile)) return;
-  const [pidLine = '', , , portLine = ''] = fs.readFileSync(pidFile, 'utf8').split('\n');
-  const pid = Number(pidLine);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
-  const parent = parentPid(pid);
-  if (parent === undefined || (parent !== 1 && isAlive(parent))) {
-    throw new SandboxStartError(
-      `Another sandbox is already using the embedded PostgreSQL in ${dir} (server pid ${pid}, port ${portLine.trim()}). ` +
-      'Stop that `npm run dev` first, or give this one other data: `foundation-module dev --sandbox-dir <dir>`.',
-    );
-  }
-  process.kill(pid, 'SIGINT');
-  const deadline = Date.now() + 15_000;
-  while (isAlive(pid) && Date.now() < deadline) spawnSync('sleep', ['0.1']);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The parent of `pid`, or undefined when it can't be told (then the server is left alone). */
-function parentPid(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    const ps = spawnSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }); // macOS, BSD
-    const parent = Number(ps.stdout?.trim());
-    return ps.status === 0 && Number.isInteger(parent) && parent > 0 ? parent : undefined;
   }
 }
 

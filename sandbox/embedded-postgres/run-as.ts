@@ -2,24 +2,23 @@
  * PostgreSQL refuses to run as root (containers, CI). When this process is root, the cluster runs
  * as an unprivileged system user instead, and both its binaries and its data directory must be
  * where that user can reach them: a project under /root (mode 0700) is not. Then the binaries are
- * copied once to /var/tmp/create-foundation-module and the data directory is kept there, with the
+ * copied once to the shared folder (shared-dir.ts) and the data directory is kept there, with the
  * project's `.sandbox/postgres` a symlink to it. Nothing here runs unless the process is root.
  */
-import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SandboxStartError } from '../errors.ts';
 import type { PostgresBinaries } from './binaries.ts';
+import { rootOnlyDir, sharedDataDir, sharedRoot, userDataDir } from './shared-dir.ts';
+
+export { sharedDataDir, sharedRoot } from './shared-dir.ts';
 
 export interface RunAsUser {
   name: string;
   uid: number;
   gid: number;
 }
-
-/** Where copies reachable by the unprivileged user live. */
-export const SHARED_ROOT = '/var/tmp/create-foundation-module';
 
 /**
  * The user to run PostgreSQL as, or undefined when this process is not root.
@@ -57,10 +56,11 @@ function userCan(user: RunAsUser, flag: 'x' | 'w', target: string): boolean {
 /** The binaries themselves when `user` can run them, else a copy it can (made once per version). */
 export function binariesReachableBy(user: RunAsUser, binaries: PostgresBinaries): PostgresBinaries {
   if (userCan(user, 'x', binaries.postgres)) return binaries;
-  const copyDir = path.join(SHARED_ROOT, `postgres-${binaries.label.replace(/[^a-z0-9.@-]/gi, '_')}`);
+  const root = sharedRoot();
+  const copyDir = path.join(root, `postgres-${binaries.label.replace(/[^a-z0-9.@-]/gi, '_')}`);
   const native = path.join(copyDir, 'native');
-  if (!fs.existsSync(path.join(native, 'bin'))) {
-    makeOpenDir(SHARED_ROOT);
+  rootOnlyDir(root, root);
+  if (!rootOnlyDir(copyDir, root, { create: false })) {
     const staging = `${copyDir}.partial-${process.pid}`;
     fs.rmSync(staging, { recursive: true, force: true });
     fs.cpSync(binaries.nativeDir, path.join(staging, 'native'), { recursive: true, verbatimSymlinks: true });
@@ -78,22 +78,25 @@ export function binariesReachableBy(user: RunAsUser, binaries: PostgresBinaries)
     initdb: path.join(native, 'bin', path.basename(binaries.initdb)),
   };
   if (!userCan(user, 'x', relocated.postgres)) {
-    throw new SandboxStartError(`The PostgreSQL binaries copied to ${native} cannot be run by user ${user.name}. Check the permissions of ${SHARED_ROOT}.`);
+    throw new SandboxStartError(`The PostgreSQL binaries copied to ${native} cannot be run by user ${user.name}. Check the permissions of ${root}.`);
   }
   return relocated;
 }
 
 /**
  * The directory PostgreSQL will use for `logicalDir`, owned by `user`. It is `logicalDir` itself
- * when `user` can reach it; otherwise a directory under SHARED_ROOT that `logicalDir` links to.
+ * when `user` can reach it; otherwise a directory in the shared folder that `logicalDir` links to.
  * Deleting `.sandbox/` deletes the link, and the next start then begins from an empty cluster.
  */
 export function dataDirReachableBy(user: RunAsUser, logicalDir: string): string {
   fs.mkdirSync(path.dirname(logicalDir), { recursive: true });
-  const physical = path.join(SHARED_ROOT, 'data', createHash('sha256').update(path.resolve(logicalDir)).digest('hex').slice(0, 16));
+  const root = sharedRoot();
+  const physical = sharedDataDir(logicalDir, root);
   const stat = fs.lstatSync(logicalDir, { throwIfNoEntry: false });
   if (stat?.isSymbolicLink()) {
-    makeOwnedDir(physical, user);
+    rootOnlyDir(root, root);
+    rootOnlyDir(path.dirname(physical), root);
+    userDataDir(physical, user, root);
     return physical;
   }
   if (!stat) fs.mkdirSync(logicalDir, { mode: 0o700 });
@@ -106,29 +109,17 @@ export function dataDirReachableBy(user: RunAsUser, logicalDir: string): string 
     );
   }
   fs.rmdirSync(logicalDir);
+  rootOnlyDir(root, root);
+  rootOnlyDir(path.dirname(physical), root);
   fs.rmSync(physical, { recursive: true, force: true }); // left from a .sandbox/ that was deleted
-  makeOwnedDir(physical, user);
+  userDataDir(physical, user, root);
   fs.symlinkSync(physical, logicalDir);
   return physical;
 }
 
-/** A directory (and its parents) that every user may enter. */
-function makeOpenDir(dir: string): void {
-  if (fs.existsSync(dir)) return;
-  makeOpenDir(path.dirname(dir));
-  fs.mkdirSync(dir, { mode: 0o755 });
-  fs.chmodSync(dir, 0o755); // mkdir's mode is masked by the umask
-}
-
-/** A private directory owned by `user`, inside open parents. */
-function makeOwnedDir(dir: string, user: RunAsUser): void {
-  makeOpenDir(path.dirname(dir));
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chownSync(dir, user.uid, user.gid);
-}
-
+/** lchown throughout: a link in the tree is given away itself, never what it points to. */
 function chownTree(dir: string, user: RunAsUser): void {
-  fs.chownSync(dir, user.uid, user.gid);
+  fs.lchownSync(dir, user.uid, user.gid);
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) chownTree(full, user);
@@ -138,5 +129,5 @@ function chownTree(dir: string, user: RunAsUser): void {
 
 /** Makes a file written by root (e.g. the initdb password file) readable by `user`. */
 export function handOver(user: RunAsUser | undefined, file: string): void {
-  if (user) fs.chownSync(file, user.uid, user.gid);
+  if (user) fs.lchownSync(file, user.uid, user.gid);
 }
