@@ -1,9 +1,14 @@
 import { defineConfig } from 'vitest/config';
+import { foundationModules } from './client/vite-plugin-modules.ts';
+import { exampleModuleDirs } from './client/vite.config.ts';
 
 export default defineConfig({
   test: {
     projects: [
       {
+        // The shell tests (test/shell-*.test.tsx) render client/src, which imports this virtual
+        // module: here, as with a bare `npm run dev`, the example modules' manifests.
+        plugins: [foundationModules(exampleModuleDirs())],
         test: {
           name: 'kit',
           include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, type Rolldown } from 'vite';
 import { shellConfig, shellOptionsFromEnv } from '../client/vite.config.ts';
@@ -91,12 +92,31 @@ describe('shell options', () => {
   });
 });
 
-describe('items example', () => {
-  it('has one plugin id: the client manifest says what the plugin and module.config.ts say', async () => {
-    const manifest = (await import('../examples/items/client/manifest.ts')).default;
-    const plugin = (await import('../examples/items/plugin/index.ts')).default;
-    const moduleConfig = (await import('../examples/items/module.config.ts')).default;
-    expect(manifest.id).toBe(plugin.meta.id);
-    expect(manifest.id).toBe(moduleConfig.id);
+describe('example modules', () => {
+  const examplesDir = path.join(repoRoot, 'examples');
+  const exampleDirs = readdirSync(examplesDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => path.join(examplesDir, entry.name));
+
+  it('are there to check', () => {
+    expect(exampleDirs.map((dir) => path.basename(dir))).toEqual(expect.arrayContaining(['items', 'warehouse']));
+  });
+
+  // The id is written twice (plugin/index.ts for the server, client/src/plugin-id.ts for the
+  // client) and each consumer is read on its own, so an id hard-coded anywhere shows: a client
+  // that drifts from the plugin 404s on every API call. module.config.ts is left out: it spreads
+  // plugin.meta, so it cannot disagree.
+  const cases = exampleDirs.map((dir) => [path.basename(dir), dir]);
+  it.each(cases)('%s: folder, plugin meta.id, manifest id and API base path agree', async (folder, dir) => {
+    const load = async (file: string) => (await import(pathToFileURL(path.join(dir, file)).href)) as Record<string, unknown>;
+    const plugin = (await load('plugin/index.ts')).default as { meta: { id: string } };
+    const manifest = (await load('client/manifest.ts')).default as { id: string };
+    const { basePath } = await load('client/src/api/http.ts');
+
+    expect({ pluginId: plugin.meta.id, manifestId: manifest.id, basePath }).toEqual({
+      pluginId: folder,
+      manifestId: folder,
+      basePath: `/api/plugins/${folder}`,
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { Route, Routes } from 'react-router-dom';
 import { useSession } from './identity.ts';
+import { useModuleNames } from './module-names.ts';
 import { modulePages } from './modules.ts';
 import { Home } from './shell/Home.tsx';
 import { Layout } from './shell/Layout.tsx';
@@ -8,10 +9,11 @@ import { NotFound } from './shell/NotFound.tsx';
 
 export function App() {
   const session = useSession();
+  const names = useModuleNames(session.identities);
   return (
     <Routes>
-      <Route element={<Layout session={session} />}>
-        <Route index element={<Home permissions={session.me?.permissions ?? null} />} />
+      <Route element={<Layout session={session} names={names} />}>
+        <Route index element={<Home permissions={session.me?.permissions ?? null} names={names} />} />
         {modulePages.map((page) => (
           <Route key={page.path} path={page.path} element={<ModulePageHost page={page} session={session} />} />
         ))}

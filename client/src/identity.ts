@@ -9,8 +9,8 @@ import { apiJson, createApiFetch, type ApiFetch } from './api.ts';
 export interface Tenant { id: string; code: string; name: string }
 export interface User { id: string; email: string; name: string }
 
-/** `GET /api/sandbox/identities` */
-export interface Identities { tenants: Tenant[]; users: User[] }
+/** `GET /api/sandbox/identities`; `defaults` is who the docs' examples act as (the dev admin in `dev`). */
+export interface Identities { tenants: Tenant[]; users: User[]; defaults?: Partial<Identity> }
 
 /** `GET /api/sandbox/me` */
 export interface Me { tenant: Tenant; user: User; permissions: string[] }
@@ -37,10 +37,13 @@ function storeIdentity(identity: Identity): void {
   }
 }
 
-/** The remembered choice while the sandbox still has it, else the first tenant and user. */
-function pickIdentity(stored: Partial<Identity>, { tenants, users }: Identities): Identity | null {
-  const tenant = tenants.find((t) => t.code === stored.tenant) ?? tenants[0];
-  const user = users.find((u) => u.email === stored.user) ?? users[0];
+/**
+ * Tenant and user each: the remembered one while the sandbox still has it, else the API's
+ * default (so a new author lands where the README's curl examples act), else the first listed.
+ */
+function pickIdentity(stored: Partial<Identity>, { tenants, users, defaults }: Identities): Identity | null {
+  const tenant = tenants.find((t) => t.code === stored.tenant) ?? tenants.find((t) => t.code === defaults?.tenant) ?? tenants[0];
+  const user = users.find((u) => u.email === stored.user) ?? users.find((u) => u.email === defaults?.user) ?? users[0];
   return tenant && user ? { tenant: tenant.code, user: user.email } : null;
 }
 

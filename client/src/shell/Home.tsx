@@ -1,9 +1,10 @@
 import { Link } from 'react-router-dom';
+import { displayName, type ModuleNames } from '../module-names.ts';
 import { appPath, isAllowed, manifestProblems, modules } from '../modules.ts';
 import { ErrorMessage } from './ErrorMessage.tsx';
 
 /** The loaded modules and their menu entries, including the ones this user may not open. */
-export function Home({ permissions }: { permissions: readonly string[] | null }) {
+export function Home({ permissions, names }: { permissions: readonly string[] | null; names: ModuleNames }) {
   return (
     <>
       <h1>Loaded modules</h1>
@@ -14,9 +15,10 @@ export function Home({ permissions }: { permissions: readonly string[] | null })
       <ul className="shell-modules">
         {modules.map((m) => (
           <li key={m.id}>
-            <h2>{m.id}</h2>
+            <h2>{displayName(names, m.id)}</h2>
+            {/* The id stays in sight: it is what URLs, permissions and the API paths are made of. */}
             <p className="shell-muted">
-              {m.routes.length} route{m.routes.length === 1 ? '' : 's'}
+              <code>{m.id}</code> · {m.routes.length} route{m.routes.length === 1 ? '' : 's'}
               {m.widgets?.length ? `, ${m.widgets.length} widget${m.widgets.length === 1 ? '' : 's'}` : ''}
             </p>
             <ul>

@@ -1,11 +1,12 @@
 import { Link, Outlet } from 'react-router-dom';
 import type { Session } from '../identity.ts';
+import type { ModuleNames } from '../module-names.ts';
 import { ErrorMessage } from './ErrorMessage.tsx';
 import { IdentitySwitcher } from './IdentitySwitcher.tsx';
 import { Menu } from './Menu.tsx';
 
 /** Header with the switchers, menu on the left, the current page on the right. */
-export function Layout({ session }: { session: Session }) {
+export function Layout({ session, names }: { session: Session; names: ModuleNames }) {
   return (
     <div className="shell">
       <header className="shell-header">
@@ -13,7 +14,7 @@ export function Layout({ session }: { session: Session }) {
         <IdentitySwitcher session={session} />
       </header>
       <nav className="shell-menu" aria-label="Modules">
-        <Menu permissions={session.me?.permissions ?? null} failed={session.error !== null} />
+        <Menu permissions={session.me?.permissions ?? null} failed={session.error !== null} names={names} />
       </nav>
       <main className="shell-content">
         {session.error !== null && <ErrorMessage error={session.error} onRetry={session.retry} />}
