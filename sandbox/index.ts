@@ -73,7 +73,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const database = await openDatabase(options);
   try {
     const { pool } = database;
-    const tenancy = createTenancy({ pool });
+    const tenancy = createTenancy({ pool, hintKnownTenants: devIdentityHeaders });
     const runBootstrap = () => bootstrap({ pool, tenancy, plugins, logger, seedDevData });
     const bootstrapReport = await runBootstrap();
     const rbac = createRbac({ pool });

@@ -121,7 +121,15 @@ function tenantDb(client: pg.PoolClient): TenantDb {
 
 export interface TenancyOptions {
   pool: pg.Pool;
+  /**
+   * Name a few known tenant codes when a reference names none: a help in development, an
+   * enumeration of customers for anyone who asks in production. @default true
+   */
+  hintKnownTenants?: boolean;
 }
+
+/** At most this many codes in an UNKNOWN_TENANT hint: the message stays short with 10,000 tenants. */
+const HINTED_TENANTS = 10;
 
 export interface Tenancy {
   findById(id: string): Promise<TenantInfo | undefined>;
@@ -144,7 +152,7 @@ export interface Tenancy {
 
 const TENANT_COLUMNS = 'id::text AS id, code, name, domain, schema_name AS schema';
 
-export function createTenancy({ pool }: TenancyOptions): Tenancy {
+export function createTenancy({ pool, hintKnownTenants = true }: TenancyOptions): Tenancy {
   const byId = new Map<string, TenantInfo>();
   const byCode = new Map<string, TenantInfo>();
 
@@ -171,9 +179,14 @@ export function createTenancy({ pool }: TenancyOptions): Tenancy {
     const key = typeof reference === 'string' ? tenantKey(reference) : undefined;
     const tenant = key && (await find(key));
     if (tenant) return tenant;
-    const known = (await list()).map((t) => t.code).join(', ') || 'none';
     const what = key ? 'does not exist' : 'is neither a tenant id (uuid) nor a tenant code';
-    throw new DomainError('UNKNOWN_TENANT', `Tenant ${JSON.stringify(reference)} ${what}. Known tenants: ${known}.`, { tenant: reference });
+    throw new DomainError('UNKNOWN_TENANT', `Tenant ${JSON.stringify(reference)} ${what}.${hintKnownTenants ? await knownTenantsHint() : ''}`, { tenant: reference });
+  }
+
+  async function knownTenantsHint(): Promise<string> {
+    const { rows } = await currentConnection(pool).query<{ code: string }>('SELECT code FROM public.sys_tenant ORDER BY code LIMIT $1', [HINTED_TENANTS + 1]);
+    const codes = rows.slice(0, HINTED_TENANTS).map((r) => r.code);
+    return ` Known tenants: ${codes.join(', ') || 'none'}${rows.length > HINTED_TENANTS ? ', …' : ''}.`;
   }
 
   async function list(): Promise<TenantInfo[]> {

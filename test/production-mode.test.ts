@@ -102,6 +102,12 @@ describe.each(databaseServers())('a sandbox with dev identity off on $name Postg
     expect(res.body.error.message).toMatch(/Bearer <token>/);
   });
 
+  it('does not list the known tenants to a caller naming an unknown one', async () => {
+    const res = await t.request.get(ITEMS).set('Authorization', `Bearer ${await token(SECRET, { sub: 'admin@sandbox.dev', tid: 'nowhere' })}`).expect(400);
+    expect(res.body.error.code).toBe('UNKNOWN_TENANT');
+    expect(res.body.error.message).not.toMatch(/acme|Known tenants/);
+  });
+
   it('accepts the scheme in any case, as RFC 7235 says', async () => {
     const valid = await token(SECRET, { sub: 'admin@sandbox.dev', tid: 'dev' });
     await t.request.get(ITEMS).set('Authorization', `bearer ${valid}`).expect(200);

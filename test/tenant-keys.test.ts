@@ -94,6 +94,14 @@ describe.each(databaseServers())('tenant and user keys on $name PostgreSQL', (se
     expect(viaToken.body.error.code).toBe('UNKNOWN_TENANT');
   });
 
+  it('names at most ten known tenants when a reference names none', async () => {
+    for (let i = 0; i < 12; i += 1) await t.sql(`INSERT INTO sys_tenant (code, name, schema_name) VALUES ($1, 'x', $2)`, [`zz-hint-${i}`, `tenant_zz_hint_${i}`]);
+    const res = await t.as(ADMIN, 'nowhere').get(ITEMS).expect(400);
+    const listed = /Known tenants: (.*)\.$/.exec(res.body.error.message)![1]!.split(', ');
+    expect(listed).toHaveLength(11);
+    expect(listed.at(-1)).toBe('…');
+  });
+
   it.each([
     ['a uuid of no user', '00000000-0000-4000-8000-000000000000', /does not exist/],
     ['an unknown email', 'ghost@sandbox.dev', /does not exist/],
