@@ -41,7 +41,7 @@ export class GenerateError extends Error {
 export async function generate({ generator, answers, moduleDir, dryRun = false }: GenerateOptions): Promise<FileChange[]> {
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'foundation-module-staging-'));
   try {
-    if (fs.existsSync(moduleDir)) copyTree(moduleDir, staging);
+    if (fs.existsSync(moduleDir)) stageTree(moduleDir, staging);
     const outcomes: ActionOutcome[] = [];
     const plop = await createPlop(staging, outcomes);
     const { failures } = await plop.getGenerator(generator).runActions(answers);
@@ -75,25 +75,28 @@ export function planChanges(moduleDir: string, staging: string, outcomes: Action
 
 /**
  * Writes CREATE and UPDATE changes. Each file goes to a temporary sibling first; only when every
- * one is written are they renamed into place. On any failure the module is put back as it was:
- * new files and folders removed, updated files restored.
+ * one is written are they renamed into place. A file reached through a symlink is written at the
+ * link's real path, so the link stays. On any failure the module is put back as it was: new files
+ * and folders removed, updated files restored.
  */
 export function applyChanges(moduleDir: string, changes: FileChange[]): void {
   const writes = changes.filter((c) => c.kind !== 'SKIP');
   const madeDirs: string[] = [];
+  const targets: string[] = [];
   const temps: string[] = [];
-  const renamed: FileChange[] = [];
+  const renamed: { change: FileChange; target: string }[] = [];
   try {
     for (const change of writes) {
-      const target = path.join(moduleDir, change.path);
+      const target = realTarget(path.join(moduleDir, change.path));
+      targets.push(target);
       madeDirs.push(...makeDirs(path.dirname(target)));
       const temp = `${target}.${process.pid}.tmp`;
       temps.push(temp);
       fs.writeFileSync(temp, change.after!);
     }
     writes.forEach((change, i) => {
-      fs.renameSync(temps[i]!, path.join(moduleDir, change.path));
-      renamed.push(change);
+      fs.renameSync(temps[i]!, targets[i]!);
+      renamed.push({ change, target: targets[i]! });
     });
   } catch (error) {
     const undo = (step: () => void) => {
@@ -104,8 +107,7 @@ export function applyChanges(moduleDir: string, changes: FileChange[]): void {
       }
     };
     for (const temp of temps) undo(() => fs.rmSync(temp, { force: true }));
-    for (const change of renamed) {
-      const target = path.join(moduleDir, change.path);
+    for (const { change, target } of renamed) {
       undo(() => (change.kind === 'CREATE' ? fs.rmSync(target, { force: true }) : fs.writeFileSync(target, change.before!)));
     }
     for (const dir of madeDirs.reverse()) undo(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -121,8 +123,65 @@ function makeDirs(dir: string): string[] {
   return missing;
 }
 
-function copyTree(from: string, to: string): void {
-  fs.cpSync(from, to, { recursive: true, filter: (src) => !IGNORED.has(path.basename(src)) || src === from });
+/**
+ * Copies the module into the staging folder with every symlink replaced by a real copy of what it
+ * points at: plop writes into the staging folder, and a copied link would let those writes reach
+ * the link's target (and a dry run would write after all). A link to a folder that holds it (a
+ * cycle) is left out, and so is a broken link.
+ */
+function stageTree(from: string, to: string, within: string[] = []): void {
+  const real = fs.realpathSync(from);
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    if (IGNORED.has(entry.name)) continue;
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    const stat = entry.isSymbolicLink() ? statOrUndefined(source) : undefined;
+    if (entry.isDirectory() || stat?.isDirectory()) {
+      const linked = fs.realpathSync(source);
+      const cycle = [...within, real].some((dir) => isInside(dir, linked));
+      if (!cycle) stageTree(source, target, [...within, real]);
+    } else if (entry.isFile() || stat?.isFile()) {
+      fs.writeFileSync(target, fs.readFileSync(source));
+    }
+  }
+}
+
+/** Whether `dir` is `parent` or inside it. */
+function isInside(dir: string, parent: string): boolean {
+  const relative = path.relative(parent, dir);
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+}
+
+function statOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where a write to `file` lands: through a symlink (the file itself, or a folder on its way) to the
+ * real path, so that the author's link stays a link. Missing folders are kept as they are, to be made.
+ */
+function realTarget(file: string): string {
+  const missing: string[] = [];
+  let existing = file;
+  while (!fs.existsSync(existing)) {
+    if (isSymlink(existing)) throw new Error(`${existing} is a symlink to something missing; restore its target or remove the link`);
+    missing.unshift(path.basename(existing));
+    existing = path.dirname(existing);
+  }
+  return path.join(fs.realpathSync(existing), ...missing);
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** The plan as the author reads it: one line per file, and with `diffs` the patch of each UPDATE. */

@@ -9,7 +9,8 @@ import mri from 'mri';
 import { formatChanges, generate } from './changes.ts';
 import { KIT_VERSION } from './kit.ts';
 import { entityNames, moduleNames, NameError, spell } from './names.ts';
-import { templateData, type ModuleAnswers } from './plop.ts';
+import type { ModuleAnswers } from './plop.ts';
+import { templateData } from './template-names.ts';
 
 const HELP = `Usage: create-foundation-module <id> [options]
        npm create foundation-module@latest <id> -- [options]
@@ -50,26 +51,40 @@ export class CreateError extends Error {
   override readonly name = 'CreateError';
 }
 
+/** What each text flag takes, for the refusal of a flag given without a value. */
+const TEXT_FLAGS = {
+  name: 'a display name of 1-80 characters, e.g. --name "Stock ledger"',
+  entity: 'an entity name in kebab-case, e.g. --entity purchase-order',
+  description: 'one line of 1-200 characters, e.g. --description "Tracks stock per tenant."',
+};
+
 export function parseCreateArgs(argv: string[]): CreateFlags {
   const args = mri(argv, {
     boolean: ['yes', 'dry-run', 'force', 'help'],
-    string: ['name', 'entity', 'description'],
+    string: Object.keys(TEXT_FLAGS),
     alias: { y: 'yes', h: 'help' },
   });
-  const known = new Set(['_', 'yes', 'y', 'dry-run', 'force', 'help', 'h', 'name', 'entity', 'description']);
+  const known = new Set(['_', 'yes', 'y', 'dry-run', 'force', 'help', 'h', ...Object.keys(TEXT_FLAGS)]);
   const unknown = Object.keys(args).filter((key) => !known.has(key));
   if (unknown.length > 0) throw new CreateError(`Unknown option --${unknown[0]}. Run create-foundation-module --help for the options.`);
   if (args._.length > 1) throw new CreateError(`One module id at a time (got ${args._.join(', ')}).`);
-  const text = (value: unknown) => (value === undefined || value === '' ? undefined : String(value));
+  // A flag given with no value, or twice, is a mistake in the command: never fall back to a default.
+  const text = (flag: keyof typeof TEXT_FLAGS): string | undefined => {
+    const value: unknown = args[flag];
+    if (value === undefined) return undefined;
+    if (Array.isArray(value)) throw new CreateError(`--${flag} is given ${value.length} times; give it once: ${TEXT_FLAGS[flag]}.`);
+    if (typeof value !== 'string' || value === '') throw new CreateError(`--${flag} needs a value: ${TEXT_FLAGS[flag]}.`);
+    return value;
+  };
   return {
-    id: text(args._[0]),
-    name: text(args.name),
-    entity: text(args.entity),
-    description: text(args.description),
-    yes: args.yes,
-    dryRun: args['dry-run'],
-    force: args.force,
-    help: args.help,
+    id: args._[0] === undefined ? undefined : String(args._[0]),
+    name: text('name'),
+    entity: text('entity'),
+    description: text('description'),
+    yes: Boolean(args.yes),
+    dryRun: Boolean(args['dry-run']),
+    force: Boolean(args.force),
+    help: Boolean(args.help),
   };
 }
 
@@ -91,7 +106,7 @@ export async function runCreate(argv: string[], io: CreateIo): Promise<number> {
 
   // 2. Prompts, only on a terminal and without --yes.
   const given = io.interactive && !flags.yes ? await askForMissing(flags) : flags;
-  if (!given.id) {
+  if (given.id === undefined) {
     throw new CreateError('Missing the module id. Without a terminal nothing is asked; pass the values as arguments:\n' +
       '  create-foundation-module <id> [--name <text>] [--entity <name>] [--description <text>] [--yes] [--dry-run] [--force]');
   }
@@ -138,10 +153,10 @@ async function askForMissing(flags: CreateFlags): Promise<CreateFlags> {
     }
   };
   const answers = await inquirer.prompt<Record<string, string>>([
-    { type: 'input', name: 'id', message: 'Module id (kebab-case):', when: !flags.id, validate: (v: string) => check(() => moduleNames(v)) },
-    { type: 'input', name: 'name', message: 'Display name:', when: !flags.name, default: (a: Record<string, string>) => spell(flags.id ?? a.id!).title },
-    { type: 'input', name: 'entity', message: 'First entity:', when: !flags.entity, default: 'item', validate: (v: string, a?: Record<string, string>) => check(() => entityNames(flags.id ?? a!.id!, v)) },
-    { type: 'input', name: 'description', message: 'Description:', when: !flags.description, default: (a: Record<string, string>) => `The ${flags.name ?? a.name} module.` },
+    { type: 'input', name: 'id', message: 'Module id (kebab-case):', when: flags.id === undefined, validate: (v: string) => check(() => moduleNames(v)) },
+    { type: 'input', name: 'name', message: 'Display name:', when: flags.name === undefined, default: (a: Record<string, string>) => spell(flags.id ?? a.id!).title },
+    { type: 'input', name: 'entity', message: 'First entity:', when: flags.entity === undefined, default: 'item', validate: (v: string, a?: Record<string, string>) => check(() => entityNames(flags.id ?? a!.id!, v)) },
+    { type: 'input', name: 'description', message: 'Description:', when: flags.description === undefined, default: (a: Record<string, string>) => `The ${flags.name ?? a.name} module.` },
   ]);
   return { ...flags, ...answers };
 }

@@ -5,6 +5,7 @@
  */
 import pluralize from 'pluralize';
 import { permissionProblem, pluginIdProblem } from '../rules/index.ts';
+import { identifierClash, templateData } from './template-names.ts';
 
 export { pluginIdProblem, RESERVED_PLUGIN_IDS } from '../rules/index.ts';
 
@@ -88,7 +89,14 @@ export function entityNames(moduleId: string, name: string): EntityNames {
   if (longest.length > MAX_SQL_IDENTIFIER) {
     throw new NameError(`Entity "${name}" in module "${moduleId}" makes the SQL name "${longest}" (${longest.length} characters); PostgreSQL allows ${MAX_SQL_IDENTIFIER}. Use a shorter entity name.`);
   }
-  return { one, many, table, idParam: `${one.camel}Id`, permissionPrefix: `${module.id}.${many.kebab}` };
+  const names: EntityNames = { one, many, table, idParam: `${one.camel}Id`, permissionPrefix: `${module.id}.${many.kebab}` };
+  // The names become TS identifiers in the generated code: refuse those that would not compile.
+  const clash = identifierClash(templateData(module, { entity: names }));
+  if (clash) {
+    const instead = [`${one.kebab}-entry`, `${one.kebab}-record`].find((other) => !refuses(() => entityNames(moduleId, other)));
+    throw new NameError(`Entity name "${name}" ${clash}: pick a more specific name${instead ? `, e.g. "${instead}"` : ''}.`);
+  }
+  return names;
 }
 
 /** `add-stock` → migration file stem `add_stock`. */
@@ -108,12 +116,25 @@ export function permissionName(moduleId: string, name: string): string {
 
 /** Page name `stock-report` → component `StockReportPage`, route `stock-report`. */
 export function pageNames(name: string): Spellings {
-  return spell(kebabProblem(name, 'Page name', 'overview, stock-report'));
+  const page = spell(kebabProblem(name, 'Page name', 'overview, stock-report'));
+  const clash = identifierClash({ page });
+  if (clash) throw new NameError(`Page name "${name}" ${clash}: pick another name.`);
+  return page;
 }
 
 /** A problem with a name the author typed: shown as is, with a non-zero exit. */
 export class NameError extends Error {
   override readonly name = 'NameError';
+}
+
+/** Whether `check` throws: a suggestion is tried before it is offered. */
+function refuses(check: () => unknown): boolean {
+  try {
+    check();
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function kebabProblem(name: string, what: string, examples: string): string {

@@ -35,6 +35,10 @@ export interface MigrationAnswers {
   /** Folder under migrations/: `tenant` (each tenant schema) or `public` (once per database). */
   scope: 'tenant' | 'public';
   stem: string;
+  /** SQL of the migration (`--sql`), ending in a newline. @default '' (the file holds only its comment) */
+  sql?: string;
+  /** SQL of the .down.sql file (`--down-sql`), ending in a newline. @default '' */
+  downSql?: string;
 }
 
 export interface PermissionAnswers {
@@ -45,14 +49,6 @@ export interface PageAnswers {
   page: Spellings;
   /** Permission the menu entry needs, if any. */
   permission?: string;
-}
-
-/**
- * Answers as the templates read them: the module's names at the top level (`{{id}}`,
- * `{{constant}}`), the entity's too (`{{many.camel}}`, `{{table}}`), and each also nested.
- */
-export function templateData(module: ModuleNames, answers: { entity?: EntityNames } & object = {}): Record<string, unknown> {
-  return { ...answers, ...answers.entity, ...module, module };
 }
 
 /** What one action did to one file, for the plan shown to the author. */

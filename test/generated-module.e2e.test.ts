@@ -53,9 +53,7 @@ describe('a module generated from the packed kit', () => {
     fs.writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
     run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], moduleDir);
 
-    const out = run('npm', ['test'], moduleDir);
-    expect(out).toMatch(/Test Files\s+2 passed \(2\)/);
-    expect(out).not.toMatch(/failed|skipped/);
+    expectEveryTestPasses(moduleDir);
   }, 300_000);
 
   it('serves its health route and its page with npm run dev, and stops cleanly', async () => {
@@ -83,9 +81,7 @@ describe('a module generated from the packed kit', () => {
     const out = run('npm', ['run', 'generate', '--', 'entity', 'supplier'], moduleDir);
     expect(out).toMatch(/CREATE\s+migrations\/tenant\/002_create_suppliers\.sql/);
     expect(run('npm', ['run', 'generate', '--', 'page', 'overview'], moduleDir)).toMatch(/CREATE\s+test\/overview\.page\.test\.tsx/);
-    const tests = run('npm', ['test'], moduleDir);
-    expect(tests).toMatch(/Test Files\s+5 passed \(5\)/);
-    expect(tests).not.toMatch(/failed|skipped/);
+    expectEveryTestPasses(moduleDir);
   }, 300_000);
 
   it('refuses invalid ids with the packaged (bundled) CLI, writing nothing', () => {
@@ -100,6 +96,35 @@ describe('a module generated from the packed kit', () => {
     }
   });
 });
+
+interface VitestReport {
+  success: boolean;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  testResults: { name: string; assertionResults: { title: string; status: string }[] }[];
+}
+
+/**
+ * `npm test` as the author runs it, with a JSON report beside the usual output: every test file
+ * in test/ ran, each ran every `it` it declares (once per database server for the API suites),
+ * and every test passed, none failed or was skipped.
+ */
+function expectEveryTestPasses(dir: string): void {
+  const report = path.join(tmp, `report-${Date.now()}.json`);
+  const out = run('npm', ['test', '--', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], dir);
+  const results = JSON.parse(fs.readFileSync(report, 'utf8')) as VitestReport;
+  const testDir = path.join(dir, 'test');
+  const declared = fs.readdirSync(testDir).filter((f) => /\.test\.tsx?$/.test(f)).sort();
+  expect(results.testResults.map((file) => path.relative(testDir, file.name)).sort(), out).toEqual(declared);
+  for (const file of results.testResults) {
+    const its = fs.readFileSync(file.name, 'utf8').match(/^\s*it\(/gm) ?? [];
+    expect(new Set(file.assertionResults.map((test) => test.title)).size, `tests that ran in ${file.name}`).toBe(its.length);
+    expect(file.assertionResults.filter((test) => test.status !== 'passed'), file.name).toEqual([]);
+  }
+  expect({ success: results.success, failed: results.numFailedTests, skipped: results.numPendingTests, todo: results.numTodoTests })
+    .toEqual({ success: true, failed: 0, skipped: 0, todo: 0 });
+}
 
 /** This process's environment without what Vitest set for itself, which the module's own Vitest must not inherit. */
 function authorEnv(): NodeJS.ProcessEnv {

@@ -195,6 +195,16 @@ describe('foundation-module generate', () => {
     expect(second.split('\n').filter((l) => /^(CREATE|UPDATE)/.test(l))).toEqual([]);
   });
 
+  it('entity: a second run prints exactly what docs/authoring.md shows, every line SKIP … (unchanged)', async () => {
+    const dir = await freshModule();
+    await generate(dir, 'entity', 'supplier');
+    const docs = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'authoring.md'), 'utf8');
+    const shown = /The second `npm run generate -- entity supplier` prints:\n\n {2}```text\n([^`]*?)\n {2}```/.exec(docs)?.[1]?.replace(/^ {2}/gm, '');
+    expect(shown, 'docs/authoring.md shows the second run').toBeDefined();
+    expect(shown!.split('\n').every((line) => /^SKIP {3}\S+ {2}\(unchanged\)$/.test(line))).toBe(true);
+    expect(await generate(dir, 'entity', 'supplier')).toBe(shown);
+  });
+
   it('never overwrites a file the author changed', async () => {
     const dir = await freshModule();
     const page = path.join(dir, 'client/src/pages/ItemsPage.tsx');

@@ -1,1 +1,2 @@
 -- Undoes {{migration}}.sql.
+{{{downSql}}}

@@ -28,9 +28,9 @@ export function registerItemsRoutes(ctx: PluginContext): void {
 
   r.get('/items', ctx.rbac.require('items.items.read'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const data = await ctx.withTenantTx(tenantId, (db) =>
+    const listed = await ctx.withTenantTx(tenantId, (db) =>
       db.select().from(items).orderBy(desc(items.createdAt), desc(items.id)));
-    res.json({ data });
+    res.json({ data: listed });
   });
 
   r.get('/items/:itemId', ctx.rbac.require('items.items.read'), async (req, res) => {

@@ -28,9 +28,9 @@ export function registerProductsRoutes(ctx: PluginContext): void {
 
   r.get('/products', ctx.rbac.require('warehouse.products.read'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const data = await ctx.withTenantTx(tenantId, (db) =>
+    const listed = await ctx.withTenantTx(tenantId, (db) =>
       db.select().from(products).orderBy(desc(products.createdAt), desc(products.id)));
-    res.json({ data });
+    res.json({ data: listed });
   });
 
   r.get('/products/:productId', ctx.rbac.require('warehouse.products.read'), async (req, res) => {

@@ -28,9 +28,9 @@ export function registerSuppliersRoutes(ctx: PluginContext): void {
 
   r.get('/suppliers', ctx.rbac.require('warehouse.suppliers.read'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const data = await ctx.withTenantTx(tenantId, (db) =>
+    const listed = await ctx.withTenantTx(tenantId, (db) =>
       db.select().from(suppliers).orderBy(desc(suppliers.createdAt), desc(suppliers.id)));
-    res.json({ data });
+    res.json({ data: listed });
   });
 
   r.get('/suppliers/:supplierId', ctx.rbac.require('warehouse.suppliers.read'), async (req, res) => {

@@ -17,13 +17,14 @@ describe.each(databaseServers())('Suppliers API on $name PostgreSQL', (server) =
     await t?.close();
   });
 
-  it('refuses a user without warehouse.suppliers.read, then lists once it is granted', async () => {
+  it('refuses a user without warehouse.suppliers.read, then lists the tenant\'s suppliers once it is granted', async () => {
+    const created = await t.as(admin, 'dev').post(path).send({ name: 'Listed once granted' }).expect(201);
     const refused = await t.as(user, 'dev').get(path).expect(403);
     expect(refused.body.error).toMatchObject({ code: 'FORBIDDEN', permission: 'warehouse.suppliers.read' });
 
     await t.grant(user, 'dev', ['warehouse.suppliers.read']);
     const listed = await t.as(user, 'dev').get(path).expect(200);
-    expect(listed.body.data).toBeInstanceOf(Array);
+    expect(listed.body.data).toContainEqual(created.body.data);
   });
 
   it('creates a supplier, then lists, reads, updates and deletes it', async () => {
@@ -33,6 +34,8 @@ describe.each(databaseServers())('Suppliers API on $name PostgreSQL', (server) =
 
     const listed = await t.as(admin, 'dev').get(path).expect(200);
     expect(listed.body.data.map((row: { id: string }) => row.id)).toContain(id);
+    const read = await t.as(admin, 'dev').get(`${path}/${id}`).expect(200);
+    expect(read.body.data).toEqual(created.body.data);
 
     const updated = await t.as(admin, 'dev').patch(`${path}/${id}`).send({ description: 'Changed' }).expect(200);
     expect(updated.body.data).toMatchObject({ id, name: 'First supplier', description: 'Changed' });
@@ -45,7 +48,11 @@ describe.each(databaseServers())('Suppliers API on $name PostgreSQL', (server) =
     const before = (await t.as(admin, 'dev').get(path).expect(200)).body.data.length;
 
     const empty = await t.as(admin, 'dev').post(path).send({ name: '  ' }).expect(400);
-    expect(empty.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'name' });
+    expect(empty.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'name', message: 'name: must not be empty' });
+    const missing = await t.as(admin, 'dev').post(path).send({ description: 'No name' }).expect(400);
+    expect(missing.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'name', message: 'name: is required' });
+    const noBody = await t.as(admin, 'dev').post(path).expect(400);
+    expect(noBody.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'body', message: 'body: is required: send a JSON object' });
     const unknown = await t.as(admin, 'dev').post(path).send({ name: 'Ok', colour: 'red' }).expect(400);
     expect(unknown.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'colour' });
     await t.as(admin, 'dev').get(`${path}/not-a-uuid`).expect(400);

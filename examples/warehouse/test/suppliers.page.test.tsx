@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -20,18 +20,23 @@ afterEach(() => {
 });
 afterAll(() => server.close());
 
-function row(name: string): Supplier {
+function row(name: string, description: string | null = null): Supplier {
   const now = new Date().toISOString();
-  return { id: crypto.randomUUID(), name, description: null, createdAt: now, updatedAt: now };
+  return { id: crypto.randomUUID(), name, description, createdAt: now, updatedAt: now };
 }
 
-it('lists the tenant\'s suppliers', async () => {
-  server.use(http.get(url, () => HttpResponse.json({ data: [row('Alpha'), row('Beta')] })));
+/** The name and description cells of each row the page lists, top to bottom. */
+function listedRows(): string[][] {
+  return within(screen.getByRole('table')).getAllByRole('row').slice(1)
+    .map((tr) => within(tr).getAllByRole('cell').slice(0, 2).map((td) => td.textContent ?? ''));
+}
+
+it('lists the tenant\'s suppliers in the order the API sends them', async () => {
+  server.use(http.get(url, () => HttpResponse.json({ data: [row('Alpha', 'The first'), row('Beta')] })));
   render(<SuppliersPage apiFetch={apiFetch} tenant="dev" />);
 
-  expect(await screen.findByText('Alpha')).toBeTruthy();
-  expect(screen.getByText('Beta')).toBeTruthy();
-  expect(screen.getByText('in tenant dev')).toBeTruthy();
+  await waitFor(() => expect(listedRows()).toEqual([['Alpha', 'The first'], ['Beta', '']]));
+  expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Suppliers in tenant dev');
 });
 
 it('shows a refusal as a message naming the missing permission', async () => {
@@ -47,18 +52,20 @@ it('shows a refusal as a message naming the missing permission', async () => {
 it('creates a supplier and shows it at the top of the list', async () => {
   const posted: unknown[] = [];
   server.use(
-    http.get(url, () => HttpResponse.json({ data: [] })),
+    http.get(url, () => HttpResponse.json({ data: [row('Alpha')] })),
     http.post(url, async ({ request }) => {
       posted.push(await request.json());
       return HttpResponse.json({ data: row('Gamma') }, { status: 201 });
     }),
   );
   render(<SuppliersPage apiFetch={apiFetch} tenant="dev" />);
-  await screen.findByText('No suppliers yet in this tenant.');
+  await waitFor(() => expect(listedRows()).toEqual([['Alpha', '']]));
 
-  fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Gamma' } });
+  const name = screen.getByLabelText<HTMLInputElement>('Name');
+  fireEvent.change(name, { target: { value: 'Gamma' } });
   fireEvent.click(screen.getByRole('button', { name: 'Add supplier' }));
 
-  expect(await screen.findByText('Gamma')).toBeTruthy();
+  await waitFor(() => expect(listedRows()).toEqual([['Gamma', ''], ['Alpha', '']]));
   expect(posted).toEqual([{ name: 'Gamma' }]);
+  expect(name.value).toBe('');
 });

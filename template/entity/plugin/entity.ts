@@ -28,9 +28,9 @@ export function register{{many.pascal}}Routes(ctx: PluginContext): void {
 
   r.get('/{{many.kebab}}', ctx.rbac.require('{{permissionPrefix}}.read'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const data = await ctx.withTenantTx(tenantId, (db) =>
+    const listed = await ctx.withTenantTx(tenantId, (db) =>
       db.select().from({{many.camel}}).orderBy(desc({{many.camel}}.createdAt), desc({{many.camel}}.id)));
-    res.json({ data });
+    res.json({ data: listed });
   });
 
   r.get('/{{many.kebab}}/:{{idParam}}', ctx.rbac.require('{{permissionPrefix}}.read'), async (req, res) => {

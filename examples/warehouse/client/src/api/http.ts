@@ -39,13 +39,14 @@ export function jsonBody(method: string, body: unknown): RequestInit {
 
 async function toApiError(res: Response): Promise<ApiError> {
   const body = (await res.json().catch(() => null)) as { error?: Record<string, unknown> } | null;
-  const { code, message, requestId, permission, field } = body?.error ?? {};
+  const answer = body?.error ?? {};
+  const { code, message, permission, field } = answer;
   if (typeof code !== 'string') {
     return new ApiError(res.status, `HTTP_${res.status}`, `The API answered HTTP ${res.status} ${res.statusText}: is it running?`);
   }
   const text = code === 'FORBIDDEN' && typeof permission === 'string'
     ? `You don't have permission ${permission}`
     : typeof message === 'string' ? message : code;
-  const ref = typeof requestId === 'string' ? `, request ${requestId.slice(0, 8)}` : '';
+  const ref = typeof answer.requestId === 'string' ? `, request ${answer.requestId.slice(0, 8)}` : '';
   return new ApiError(res.status, code, `${text} (${code}${ref})`, typeof field === 'string' ? field : undefined);
 }

@@ -6,13 +6,13 @@ import { createSuppliersApi, type Supplier, type NewSupplier } from '../api/supp
 /** Lists the tenant's suppliers; creates and deletes them. Talks to the API only through `apiFetch`. */
 export default function SuppliersPage({ apiFetch, tenant }: ModulePageProps) {
   const api = useMemo(() => createSuppliersApi(apiFetch), [apiFetch]);
-  const [rows, setRows] = useState<Supplier[] | null>(null);
+  const [list, setList] = useState<Supplier[] | null>(null);
   const [error, setError] = useState<Error | null>(null);
 
   useEffect(() => {
     let current = true;
     api.list().then(
-      (loaded) => current && setRows(loaded),
+      (loaded) => current && setList(loaded),
       (err: Error) => current && setError(err),
     );
     return () => {
@@ -24,7 +24,7 @@ export default function SuppliersPage({ apiFetch, tenant }: ModulePageProps) {
     setError(null);
     try {
       await api.remove(row.id);
-      setRows((list) => list?.filter((r) => r.id !== row.id) ?? list);
+      setList((shown) => shown?.filter((r) => r.id !== row.id) ?? shown);
     } catch (err) {
       setError(err as Error);
     }
@@ -36,19 +36,19 @@ export default function SuppliersPage({ apiFetch, tenant }: ModulePageProps) {
       {error && <p className="shell-error" role="alert">{error.message}</p>}
       <NewSupplierForm
         onCreate={async (input) => {
-          const row = await api.create(input);
-          setRows((list) => [row, ...(list ?? [])]);
+          const created = await api.create(input);
+          setList((shown) => [created, ...(shown ?? [])]);
         }}
       />
-      {rows === null && !error && <p className="shell-muted">Loading suppliers…</p>}
-      {rows?.length === 0 && <p className="shell-muted">No suppliers yet in this tenant.</p>}
-      {rows && rows.length > 0 && (
+      {list === null && !error && <p className="shell-muted">Loading suppliers…</p>}
+      {list?.length === 0 && <p className="shell-muted">No suppliers yet in this tenant.</p>}
+      {list && list.length > 0 && (
         <table>
           <thead>
             <tr><th>Name</th><th>Description</th><th>Created</th><th /></tr>
           </thead>
           <tbody>
-            {rows.map((row) => (
+            {list.map((row) => (
               <tr key={row.id}>
                 <td>{row.name}</td>
                 <td>{row.description}</td>

@@ -6,13 +6,13 @@ import { create{{many.pascal}}Api, type {{one.pascal}}, type New{{one.pascal}} }
 /** Lists the tenant's {{many.lower}}; creates and deletes them. Talks to the API only through `apiFetch`. */
 export default function {{many.pascal}}Page({ apiFetch, tenant }: ModulePageProps) {
   const api = useMemo(() => create{{many.pascal}}Api(apiFetch), [apiFetch]);
-  const [rows, setRows] = useState<{{one.pascal}}[] | null>(null);
+  const [list, setList] = useState<{{one.pascal}}[] | null>(null);
   const [error, setError] = useState<Error | null>(null);
 
   useEffect(() => {
     let current = true;
     api.list().then(
-      (loaded) => current && setRows(loaded),
+      (loaded) => current && setList(loaded),
       (err: Error) => current && setError(err),
     );
     return () => {
@@ -24,7 +24,7 @@ export default function {{many.pascal}}Page({ apiFetch, tenant }: ModulePageProp
     setError(null);
     try {
       await api.remove(row.id);
-      setRows((list) => list?.filter((r) => r.id !== row.id) ?? list);
+      setList((shown) => shown?.filter((r) => r.id !== row.id) ?? shown);
     } catch (err) {
       setError(err as Error);
     }
@@ -36,19 +36,19 @@ export default function {{many.pascal}}Page({ apiFetch, tenant }: ModulePageProp
       {error && <p className="shell-error" role="alert">{error.message}</p>}
       <New{{one.pascal}}Form
         onCreate={async (input) => {
-          const row = await api.create(input);
-          setRows((list) => [row, ...(list ?? [])]);
+          const created = await api.create(input);
+          setList((shown) => [created, ...(shown ?? [])]);
         }}
       />
-      {rows === null && !error && <p className="shell-muted">Loading {{many.lower}}…</p>}
-      {rows?.length === 0 && <p className="shell-muted">No {{many.lower}} yet in this tenant.</p>}
-      {rows && rows.length > 0 && (
+      {list === null && !error && <p className="shell-muted">Loading {{many.lower}}…</p>}
+      {list?.length === 0 && <p className="shell-muted">No {{many.lower}} yet in this tenant.</p>}
+      {list && list.length > 0 && (
         <table>
           <thead>
             <tr><th>Name</th><th>Description</th><th>Created</th><th /></tr>
           </thead>
           <tbody>
-            {rows.map((row) => (
+            {list.map((row) => (
               <tr key={row.id}>
                 <td>{row.name}</td>
                 <td>{row.description}</td>
