@@ -4,14 +4,13 @@
  * templates only ever see the derived, valid forms.
  */
 import pluralize from 'pluralize';
-import { permissionProblem, pluginIdProblem } from '../rules/index.ts';
+import { kebabNameProblem, permissionProblem, pluginIdProblem } from '../rules/index.ts';
 import { identifierClash, templateData } from './template-names.ts';
 
 export { pluginIdProblem, RESERVED_PLUGIN_IDS } from '../rules/index.ts';
 
 /** PostgreSQL truncates identifiers past 63 bytes; a truncated name would collide silently. */
 const MAX_SQL_IDENTIFIER = 63;
-const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** The spellings of one kebab-case word group, e.g. `purchase-order`. */
 export interface Spellings {
@@ -138,9 +137,7 @@ function refuses(check: () => unknown): boolean {
 }
 
 function kebabProblem(name: string, what: string, examples: string): string {
-  if (name.length < 2 || name.length > 40) throw new NameError(`${what} "${name}" must be 2–40 characters long (got ${name.length}).`);
-  if (!KEBAB.test(name)) {
-    throw new NameError(`${what} "${name}" must be lowercase kebab-case: letters, digits and single dashes, starting with a letter (e.g. ${examples}).`);
-  }
+  const problem = kebabNameProblem(name, { examples });
+  if (problem) throw new NameError(`${what} "${name}" ${problem}.`);
   return name;
 }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  emailProblem, migrationFileName, parseMigrationFileName, permissionProblem, pluginIdProblem,
+  emailProblem, kebabNameProblem, migrationFileName, parseMigrationFileName, permissionProblem, pluginIdProblem,
   schemaNameProblem, tenantCodeProblem, tenantKey, userKey,
 } from '../rules/index.ts';
 
@@ -19,6 +19,13 @@ describe('plugin id', () => {
     ['pg-cache', /reserved/], ['sys-admin', /reserved/], [42, /string/], [undefined, /string/],
   ])('refuses %j', (id, rule) => {
     expect(pluginIdProblem(id)).toMatch(rule);
+  });
+});
+
+describe('kebab-case name (entities, pages, migrations; plugin ids add reserved words)', () => {
+  it.each(['ab', 'purchase-order', 'a1-b2', 'x'.repeat(40)])('accepts %j', (name) => expect(kebabNameProblem(name)).toBeUndefined());
+  it.each([['a', /2–40/], ['x'.repeat(41), /2–40/], ['Purchase', /kebab-case/], ['a_b', /kebab-case/], ['a--b', /kebab-case/], ['-a', /kebab-case/], ['a-', /kebab-case/], ['1a', /kebab-case/], ['a b', /kebab-case/], [7, /string/]])('refuses %j', (name, rule) => {
+    expect(kebabNameProblem(name)).toMatch(rule);
   });
 });
 
