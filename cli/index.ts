@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import mri from 'mri';
 import { SandboxStartError } from '../sandbox/errors.ts';
-import { runDev } from './dev.ts';
+import { runDev } from './dev/command.ts';
 import { loadGenerators } from './generators.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -72,7 +72,7 @@ const NOT_YET: Record<string, string> = {
 
 /** Errors of the generators that the author fixes by changing the command or the module. */
 function isGeneratorError(error: unknown): error is Error {
-  return error instanceof Error && ['GenerateError', 'GenerateUsageError', 'NameError', 'EditError'].includes(error.name);
+  return error instanceof Error && ['GenerateError', 'NameError', 'EditError'].includes(error.name);
 }
 
 function portFlag(value: string | undefined, flag: string): number | undefined {
@@ -85,7 +85,7 @@ function portFlag(value: string | undefined, flag: string): number | undefined {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || (error instanceof Error && error.name === 'GenerateUsageError')) {
       console.error(`foundation-module: ${error.message}`);
       process.exit(2);
     }

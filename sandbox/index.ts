@@ -51,6 +51,8 @@ export interface Sandbox {
   rbac: Rbac;
   identity: Identity;
   plugins: LoadedPlugin[];
+  /** Whether dev identity is on (dev headers, /api/sandbox/*, the built-in secret). */
+  devIdentity: boolean;
   /** What the start-up bootstrap did (migrations applied). */
   bootstrapReport: BootstrapReport;
   /** Runs the bootstrap again (idempotent); returns what it did. */
@@ -93,7 +95,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     // Minting tokens and listing identities only makes sense where dev identities are accepted.
     const app = createHttpApp({ pool, plugins: mounted, identity, tenancy, rbac, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders });
     return {
-      app, database, tenancy, rbac, identity, plugins, bootstrapReport,
+      app, database, tenancy, rbac, identity, plugins, bootstrapReport, devIdentity: devIdentityHeaders,
       rebootstrap: runBootstrap,
       close: async () => {
         services.cron.stop();

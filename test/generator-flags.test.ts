@@ -115,10 +115,10 @@ describe('foundation-module generate refuses hostile flag values', () => {
     expect(snapshot(moduleDir)).toEqual(before);
   });
 
-  it('as a program: a bare --permission exits non-zero with the rule on stderr, and writes nothing', () => {
+  it('as a program: a bare --permission is a usage error (exit 2) with the rule on stderr, and writes nothing', () => {
     const before = snapshot(moduleDir);
     const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'foundation-module.js'), 'generate', 'page', 'stats', '--permission'], { cwd: moduleDir, encoding: 'utf8' });
-    expect(run.status).not.toBe(0);
+    expect(run.status, 'a usage error exits 2').toBe(2);
     expect(run.stderr).toBe('foundation-module: --permission needs a value: a permission <resource>.<action>, e.g. --permission reports.export.\n');
     expect(snapshot(moduleDir)).toEqual(before);
   });

@@ -1,18 +1,24 @@
 /**
  * `foundation-module dev`: the sandbox API and the Vite shell as two processes under
- * concurrently, with prefixed output. Ctrl-C (or SIGTERM) stops both; the API process stops
- * the embedded PostgreSQL on its way out. If either process dies, the other is stopped too.
+ * concurrently, with prefixed output. If either process dies, the other is stopped too; Ctrl-C
+ * (or SIGTERM) stops both.
+ *
+ * The files of this folder, for "how does dev restart the API?":
+ *   command.ts         this: module folders, ports, the two processes
+ *   api-supervisor.ts  the [api] process: the embedded PostgreSQL, the API as its child, restarts
+ *   api-process.ts     one run of the API (sandbox/server.ts): load, go, ready, graceful stop
+ *   module-watcher.ts  which module files trigger a restart
  */
 import { concurrently } from 'concurrently';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pickPort } from '../sandbox/free-port.ts';
-import { UsageError } from './usage-error.ts';
+import { pickPort } from '../../sandbox/free-port.ts';
+import { UsageError } from '../usage-error.ts';
 
 const require = createRequire(import.meta.url);
-const KIT_ROOT = path.resolve(fileURLToPath(import.meta.url), '../..');
+const KIT_ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 
 export interface DevOptions {
   /** Module directories. @default the current directory if it is a module; in the kit's repo, examples/* */
@@ -47,10 +53,11 @@ export async function runDev({ moduleDirs = [], port, apiPort, sandboxDir, cwd =
   console.log(`foundation-module dev: ${dirs.map((d) => path.relative(cwd, d) || '.').join(', ')}`);
   console.log(`  Shell  http://127.0.0.1:${shellPort}/`);
   console.log(`  API    ${apiUrl}/`);
-  console.log('  (the API prints the psql connection string when the database is up; Ctrl-C stops everything)\n');
+  console.log('  (the API prints the psql connection string when the database is up, and restarts when a module\'s');
+  console.log('   plugin/, shared/, migrations/ or module.config.ts changes; Ctrl-C stops everything)\n');
 
   const { result } = concurrently([
-    { name: 'api', command: `${node} --import tsx/esm sandbox/server.ts`, env, cwd: KIT_ROOT, prefixColor: 'cyan' },
+    { name: 'api', command: `${node} --import tsx/esm cli/dev/api-supervisor.ts`, env, cwd: KIT_ROOT, prefixColor: 'cyan' },
     { name: 'shell', command: `${node} ${viteBin} --config client/vite.config.ts --clearScreen false`, env, cwd: KIT_ROOT, prefixColor: 'magenta' },
   ], { killOthersOn: ['failure', 'success'], prefix: 'name', handleInput: false });
 
