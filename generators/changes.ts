@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { IGNORED } from './files.ts';
+import { IGNORED, listFiles } from './files.ts';
 import { createPlop, type ActionOutcome } from './plop.ts';
 
 export interface FileChange {
@@ -41,7 +41,10 @@ export class GenerateError extends Error {
 export async function generate({ generator, answers, moduleDir, dryRun = false }: GenerateOptions): Promise<FileChange[]> {
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'foundation-module-staging-'));
   try {
-    if (fs.existsSync(moduleDir)) stageTree(moduleDir, staging);
+    if (fs.existsSync(moduleDir)) {
+      removeStaleTemps(moduleDir);
+      stageTree(moduleDir, staging);
+    }
     const outcomes: ActionOutcome[] = [];
     const plop = await createPlop(staging, outcomes);
     const { failures } = await plop.getGenerator(generator).runActions(answers);
@@ -90,7 +93,7 @@ export function applyChanges(moduleDir: string, changes: FileChange[]): void {
       const target = realTarget(path.join(moduleDir, change.path));
       targets.push(target);
       madeDirs.push(...makeDirs(path.dirname(target)));
-      const temp = `${target}.${process.pid}.tmp`;
+      const temp = `${target}${TEMP_SUFFIX(process.pid)}`;
       temps.push(temp);
       fs.writeFileSync(temp, change.after!);
     }
@@ -112,6 +115,31 @@ export function applyChanges(moduleDir: string, changes: FileChange[]): void {
     }
     for (const dir of madeDirs.reverse()) undo(() => fs.rmSync(dir, { recursive: true, force: true }));
     throw new GenerateError(`Nothing was written: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The temporary sibling of a file being written by process `pid`. */
+const TEMP_SUFFIX = (pid: number) => `.fm-generate-${pid}.tmp`;
+const TEMP_FILE = /\.fm-generate-(\d+)\.tmp$/;
+
+/**
+ * A run killed while writing (SIGKILL, a power cut) leaves its temporary files beside the module's
+ * own; no rollback ran. The next run removes those of processes that are gone, so that running the
+ * same command again finishes the job and leaves nothing behind.
+ */
+function removeStaleTemps(moduleDir: string): void {
+  for (const file of listFiles(moduleDir)) {
+    const pid = TEMP_FILE.exec(file)?.[1];
+    if (pid && !isAlive(Number(pid))) fs.rmSync(path.join(moduleDir, file), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
