@@ -4,33 +4,26 @@
  * written twice, no temporary file left behind.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { applyChanges, generate } from '../generators/changes.ts';
-import { runCreate } from '../generators/create.ts';
-import { runGenerate } from '../generators/generate.ts';
 import { entityNames, moduleNames } from '../generators/names.ts';
 import { templateData } from '../generators/template-names.ts';
-import { listFiles, REPO_ROOT } from '../scripts/examples.ts';
+import { REPO_ROOT } from '../scripts/examples.ts';
+import { createModule, generateIn, scratchFolders, treeSnapshot } from './helpers/generator-runs.ts';
 
-const made: string[] = [];
-afterAll(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+const tempDir = scratchFolders('fm-crash-');
 
 async function freshModule(): Promise<string> {
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-crash-'));
-  made.push(cwd);
-  await runCreate(['stock-ledger', '--yes'], { cwd, interactive: false, log: () => {} });
+  const cwd = tempDir();
+  await createModule(cwd, 'stock-ledger', '--yes');
   return path.join(cwd, 'stock-ledger');
 }
 
-function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(listFiles(dir).map((f) => [f, createHash('sha256').update(fs.readFileSync(path.join(dir, f))).digest('hex')]));
-}
-
-const addSupplier = (dir: string) => runGenerate(['entity', 'supplier'], { cwd: dir, log: () => {} });
+const snapshot = treeSnapshot;
+const addSupplier = (dir: string) => generateIn(dir, ['entity', 'supplier']);
 
 /** What `generate entity supplier` would write to `dir`, planned without writing. */
 async function plannedWrites(dir: string) {

@@ -4,26 +4,17 @@
  * and writes nothing; none falls back to a default.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCreate } from '../generators/create.ts';
 import { runGenerate } from '../generators/generate.ts';
-import { listFiles, REPO_ROOT } from '../scripts/examples.ts';
+import { REPO_ROOT } from '../scripts/examples.ts';
+import { scratchFolders, treeSnapshot } from './helpers/generator-runs.ts';
 
-const made: string[] = [];
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-flags-'));
-  made.push(dir);
-  return dir;
-}
-afterAll(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
-
-function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(listFiles(dir).map((f) => [f, createHash('sha256').update(fs.readFileSync(path.join(dir, f))).digest('hex')]));
-}
+const tempDir = scratchFolders('fm-flags-');
+const snapshot = treeSnapshot;
 
 const LONG = 'x'.repeat(5000);
 

@@ -6,26 +6,19 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runCreate } from '../generators/create.ts';
-import { runGenerate } from '../generators/generate.ts';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../scripts/examples.ts';
+import { createModule, generateIn, scratchFolders } from './helpers/generator-runs.ts';
 
-const made: string[] = [];
-afterAll(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+const tempDir = scratchFolders('fm-migration-');
 
 async function freshModule(): Promise<string> {
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-migration-'));
-  made.push(cwd);
-  await runCreate(['stock-ledger', '--yes'], { cwd, interactive: false, log: () => {} });
+  const cwd = tempDir();
+  await createModule(cwd, 'stock-ledger', '--yes');
   return path.join(cwd, 'stock-ledger');
 }
 
-async function generate(moduleDir: string, argv: string[], stdin = ''): Promise<string> {
-  const out: string[] = [];
-  await runGenerate(argv, { cwd: moduleDir, log: (t) => out.push(t), readStdin: async () => stdin });
-  return out.join('\n');
-}
+const generate = generateIn;
 
 const read = (moduleDir: string, file: string) => fs.readFileSync(path.join(moduleDir, file), 'utf8');
 const RUNS = 'It runs at the next `npm run dev` or `npm test` (the sandbox applies pending migrations at start)';

@@ -4,14 +4,13 @@
  * nothing written.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCreate } from '../generators/create.ts';
-import { runGenerate } from '../generators/generate.ts';
+import { generateIn, treeSnapshot } from './helpers/generator-runs.ts';
 import { scanWords } from '../generators/template-names.ts';
-import { listFiles, REPO_ROOT } from '../scripts/examples.ts';
+import { REPO_ROOT } from '../scripts/examples.ts';
 
 // Inside the repository, so that the module resolves create-foundation-module and its types.
 const scratch = path.join(REPO_ROOT, '.tmp', 'test-modules');
@@ -44,15 +43,8 @@ async function create(cwd: string, ...argv: string[]): Promise<void> {
   await runCreate(argv, { cwd, interactive: false, log: () => {} });
 }
 
-async function generate(moduleDir: string, ...argv: string[]): Promise<string> {
-  const out: string[] = [];
-  await runGenerate(argv, { cwd: moduleDir, log: (t) => out.push(t) });
-  return out.join('\n');
-}
-
-function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(listFiles(dir).map((f) => [f, createHash('sha256').update(fs.readFileSync(path.join(dir, f))).digest('hex')]));
-}
+const generate = (moduleDir: string, ...argv: string[]) => generateIn(moduleDir, argv);
+const snapshot = treeSnapshot;
 
 describe('entity names that meet the generated code\'s own identifiers', () => {
   const moduleDir = path.join(parent, 'stock-ledger');

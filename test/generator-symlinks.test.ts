@@ -3,36 +3,24 @@
  * `plugin/index.ts`): a dry run writes nothing anywhere, a real run writes through the links and
  * keeps them links, and a failing run leaves both the module and the link targets as they were.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyChanges, type FileChange } from '../generators/changes.ts';
 import { runCreate } from '../generators/create.ts';
-import { runGenerate } from '../generators/generate.ts';
-import { listFiles } from '../scripts/examples.ts';
+import { generateIn, scratchFolders, treeSnapshot } from './helpers/generator-runs.ts';
 
-const made: string[] = [];
-afterAll(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
-
-async function generate(moduleDir: string, ...argv: string[]): Promise<string> {
-  const out: string[] = [];
-  await runGenerate(argv, { cwd: moduleDir, log: (t) => out.push(t) });
-  return out.join('\n');
-}
-
-function hashes(dir: string): Record<string, string> {
-  return Object.fromEntries(listFiles(dir).map((f) => [f, createHash('sha256').update(fs.readFileSync(path.join(dir, f))).digest('hex')]));
-}
+const tempDir = scratchFolders('fm-links-');
+const generate = (moduleDir: string, ...argv: string[]) => generateIn(moduleDir, argv);
+const hashes = treeSnapshot;
 
 /**
  * `stock-ledger`, with its `client/src/pages` folder moved to `<tmp>/shared/pages` and linked back
  * (absolute link), and its `plugin/index.ts` moved to `<tmp>/shared/index.ts` (relative link).
  */
 async function linkedModule(): Promise<{ moduleDir: string; shared: string; state: () => unknown }> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-links-'));
-  made.push(root);
+  const root = tempDir();
   await runCreate(['stock-ledger', '--yes'], { cwd: root, interactive: false, log: () => {} });
   const moduleDir = path.join(root, 'stock-ledger');
   const shared = path.join(root, 'shared');

@@ -1,27 +1,16 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyChanges, type FileChange } from '../generators/changes.ts';
 import { runCreate } from '../generators/create.ts';
 import { runGenerate } from '../generators/generate.ts';
 import { buildExample, EXAMPLES, listFiles, REPO_ROOT } from '../scripts/examples.ts';
+import { scratchFolders, treeSnapshot } from './helpers/generator-runs.ts';
 
-const made: string[] = [];
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-gen-'));
-  made.push(dir);
-  return dir;
-}
-afterAll(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
-
-/** The whole tree as one hash per file: equal snapshots mean nothing changed. */
-function snapshot(dir: string): Record<string, string> {
-  if (!fs.existsSync(dir)) return {};
-  return Object.fromEntries(listFiles(dir).map((f) => [f, createHash('sha256').update(fs.readFileSync(path.join(dir, f))).digest('hex')]));
-}
+const tempDir = scratchFolders('fm-gen-');
+const snapshot = treeSnapshot;
 
 async function create(cwd: string, ...argv: string[]): Promise<string> {
   const out: string[] = [];
