@@ -4,14 +4,16 @@
  * run finds nothing to do and changes nothing. Concurrent starts queue on one advisory lock.
  */
 import type pg from 'pg';
-import { inTransaction } from './db.ts';
+import { inTransaction } from './data/database.ts';
 import type { Logger } from './logger.ts';
-import { seedDevData } from './dev-seed.ts';
-import { migrateTarget, readMigrations } from './migrations.ts';
-import type { LoadedPlugin } from './plugin-loader.ts';
-import { recordPlugins, recordTenantPlugins } from './registry.ts';
-import { ensureSystemSchema } from './system-schema.ts';
-import type { Tenancy } from './tenancy.ts';
+import { seedDevData } from './data/dev-seed.ts';
+import { migrateTarget } from './migrations/apply.ts';
+import { readMigrations } from './migrations/files.ts';
+import type { LoadedPlugin } from './plugins/loader.ts';
+import { recordTenantPlugins } from './registry/enablement.ts';
+import { recordPlugins } from './registry/plugins.ts';
+import { ensureSystemSchema } from './data/system-schema.ts';
+import type { Tenancy } from './data/tenancy.ts';
 
 /** Advisory lock key held while bootstrapping: the bytes of "fmboot" read as an integer. */
 export const BOOTSTRAP_LOCK_KEY = 0x666d626f6f74n;

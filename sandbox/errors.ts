@@ -1,6 +1,6 @@
 /**
  * The sandbox's error classes. Code anywhere throws them; only the edges turn them into answers:
- * http.ts into the JSON envelope `{ error: { code, message, requestId } }`, the CLI into a message
+ * http/error-envelope.ts into the JSON envelope `{ error: { code, message, requestId } }`, the CLI into a message
  * and an exit code. Data-layer code throws `DomainError`s, never HTTP statuses.
  */
 
@@ -28,7 +28,7 @@ export class HttpError extends Error {
   }
 }
 
-/** The codes of `DomainError`s and what they mean to an HTTP client (http.ts maps them). */
+/** The codes of `DomainError`s and what they mean to an HTTP client (http/error-envelope.ts maps them). */
 export type DomainErrorCode =
   /** A tenant reference that names no tenant, or is neither a tenant id nor a valid code. */
   | 'UNKNOWN_TENANT'

@@ -4,17 +4,17 @@
  */
 import type express from 'express';
 import { bootstrap, type BootstrapReport } from './bootstrap.ts';
-import { createCronScheduler } from './cron.ts';
-import { openDatabase, type Database, type DatabaseOptions } from './db.ts';
-import { createEventBus } from './events.ts';
-import { createHttpApp } from './http.ts';
+import { createCronScheduler } from './plugins/cron.ts';
+import { openDatabase, type Database, type DatabaseOptions } from './data/database.ts';
+import { createEventBus } from './plugins/events.ts';
+import { createHttpApp } from './http/app.ts';
 import { corsOriginsFromEnv, devIdentityFromEnv, type CorsOrigins } from './env-settings.ts';
-import { createIdentity, jwtSecretFor, type Identity } from './identity.ts';
+import { createIdentity, jwtSecretFor, type Identity } from './access/identity.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createPluginContext } from './plugin-context.ts';
-import { loadPlugins, PluginLoadError, type LoadedPlugin } from './plugin-loader.ts';
-import { createRbac, type Rbac } from './rbac.ts';
-import { createTenancy, type Tenancy } from './tenancy.ts';
+import { createPluginContext } from './plugins/context.ts';
+import { loadPlugins, PluginLoadError, type LoadedPlugin } from './plugins/loader.ts';
+import { createRbac, type Rbac } from './access/rbac.ts';
+import { createTenancy, type Tenancy } from './data/tenancy.ts';
 
 export interface SandboxOptions extends DatabaseOptions {
   /** Module directories to load (each holds plugin/index.ts). */
@@ -61,7 +61,7 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-export { DEV_JWT_SECRET } from './identity.ts';
+export { DEV_JWT_SECRET } from './access/identity.ts';
 
 export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const {

@@ -25,12 +25,12 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { redact } from './db.ts';
+import { redact } from './data/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres/cluster.ts';
 import { integerFromEnv } from './env-settings.ts';
 import { SandboxStartError } from './errors.ts';
 import { createSandbox, type Sandbox } from './index.ts';
-import { loadPlugins } from './plugin-loader.ts';
+import { loadPlugins } from './plugins/loader.ts';
 
 const DEFAULT_GRACE_MS = 3_000;
 

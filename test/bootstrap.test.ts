@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox } from '../sandbox/index.ts';
 import { createLogger } from '../sandbox/logger.ts';
-import { SYSTEM_TABLES } from '../sandbox/system-schema.ts';
+import { SYSTEM_TABLES } from '../sandbox/data/system-schema.ts';
 import { createThrowawayDatabase, databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE, moduleVariant } from './helpers/examples.ts';
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corsOriginsFromEnv } from '../sandbox/env-settings.ts';
-import { isLoopbackOrigin } from '../sandbox/middleware.ts';
+import { isLoopbackOrigin } from '../sandbox/http/cors.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE } from './helpers/examples.ts';
 

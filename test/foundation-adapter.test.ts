@@ -7,11 +7,11 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCronScheduler } from '../sandbox/cron.ts';
+import { createCronScheduler } from '../sandbox/plugins/cron.ts';
 import { HttpError } from '../sandbox/errors.ts';
-import { createEventBus } from '../sandbox/events.ts';
+import { createEventBus } from '../sandbox/plugins/events.ts';
 import { createLogger } from '../sandbox/logger.ts';
-import { createPluginContext } from '../sandbox/plugin-context.ts';
+import { createPluginContext } from '../sandbox/plugins/context.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE } from './helpers/examples.ts';
 

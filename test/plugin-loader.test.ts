@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSandbox } from '../sandbox/index.ts';
 import { createLogger } from '../sandbox/logger.ts';
-import { loadPlugins, PluginLoadError } from '../sandbox/plugin-loader.ts';
+import { loadPlugins, PluginLoadError } from '../sandbox/plugins/loader.ts';
 import { databaseServers, startTestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE, moduleVariant } from './helpers/examples.ts';
 

@@ -6,7 +6,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devIdentityFromEnv } from '../sandbox/env-settings.ts';
-import { DEV_JWT_SECRET } from '../sandbox/identity.ts';
+import { DEV_JWT_SECRET } from '../sandbox/access/identity.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE } from './helpers/examples.ts';
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inSchemaTransaction, assertSchemaName } from '../sandbox/tenancy.ts';
+import { inSchemaTransaction, assertSchemaName } from '../sandbox/data/tenancy.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE } from './helpers/examples.ts';
 

@@ -8,13 +8,13 @@
  *   await t.close();
  */
 import supertest from 'supertest';
-import { DEV_USERS } from '../sandbox/dev-seed.ts';
+import { DEV_USERS } from '../sandbox/data/dev-seed.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from '../sandbox/index.ts';
 import { createLogger } from '../sandbox/logger.ts';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './databases.ts';
 
 export { createThrowawayDatabase, databaseServers, type DatabaseServer } from './databases.ts';
-export { DEV_TENANTS, DEV_USERS } from '../sandbox/dev-seed.ts';
+export { DEV_TENANTS, DEV_USERS } from '../sandbox/data/dev-seed.ts';
 export { expectTenantIsolation, type TenantIsolationOptions } from './tenant-isolation.ts';
 
 export interface TestSandboxOptions extends Omit<SandboxOptions, 'databaseUrl' | 'pool'> {

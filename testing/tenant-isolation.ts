@@ -3,8 +3,8 @@
  * invisible from another, through the API and in the database itself.
  */
 import { expect } from 'vitest';
-import { assertSchemaName, quoteIdent } from '../sandbox/tenancy.ts';
-import { DEV_USERS } from '../sandbox/dev-seed.ts';
+import { assertSchemaName, quoteIdent } from '../sandbox/data/tenancy.ts';
+import { DEV_USERS } from '../sandbox/data/dev-seed.ts';
 import type { TestSandbox } from './index.ts';
 
 export interface TenantIsolationOptions {

@@ -1,7 +1,7 @@
 /**
  * What the host's middleware stores on each request, declared once so handlers read it typed.
  */
-import type { RequestIdentity } from './contract.ts';
+import type { RequestIdentity } from '../contract.ts';
 
 export interface ResolvedIdentity extends RequestIdentity {
   tenantCode: string;

@@ -4,8 +4,8 @@
  * overrunning job is not started twice.
  */
 import { Cron } from 'croner';
-import type { CronCapability } from './contract.ts';
-import type { Logger } from './logger.ts';
+import type { CronCapability } from '../contract.ts';
+import type { Logger } from '../logger.ts';
 
 type Job = (ctx: { tenantId?: string }) => Promise<void> | void;
 

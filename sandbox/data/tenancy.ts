@@ -8,9 +8,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { drizzle, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import { isUuid, schemaNameProblem, tenantCodeProblem, tenantKey, type TenantKey } from '../rules/index.ts';
-import type { TenantDb, TenantInfo } from './contract.ts';
-import { DomainError } from './errors.ts';
+import { isUuid, schemaNameProblem, tenantCodeProblem, tenantKey, type TenantKey } from '../../rules/index.ts';
+import type { TenantDb, TenantInfo } from '../contract.ts';
+import { DomainError } from '../errors.ts';
 
 /** `name` when it is a valid tenant schema name (see rules/tenant.ts), else a throw naming the rule. */
 export function assertSchemaName(name: string): string {

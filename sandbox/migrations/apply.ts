@@ -1,56 +1,14 @@
 /**
- * A module's SQL migrations: `migrations/public/*.sql` run once per database, and
- * `migrations/tenant/*.sql` once in every tenant schema, in file order, each recorded in
- * `sys_plugin_migrations` with the sha256 of its text. A recorded file whose text changed is
- * refused, never re-run. `NNN_name.down.sql` files undo; they are not applied going up.
+ * Applies what is pending of a module's migrations to one target (public, or one tenant schema),
+ * each file recorded in `sys_plugin_migrations` with the sha256 of its text. A recorded file whose
+ * text changed is refused, never re-run.
  */
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type pg from 'pg';
-import type { TenantInfo } from './contract.ts';
-import { MIGRATION_FILE_RULE, parseMigrationFileName } from '../rules/index.ts';
-import { SandboxStartError } from './errors.ts';
-import type { LoadedPlugin } from './plugin-loader.ts';
-import { inSchemaTransaction } from './tenancy.ts';
-
-export type MigrationScope = 'public' | 'tenant';
-
-export interface MigrationFile {
-  /** File name, e.g. `001_init.sql`; the key recorded in sys_plugin_migrations. */
-  name: string;
-  sql: string;
-  checksum: string;
-}
-
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** The up migrations of one scope of a module, in order. Names that don't fit are refused. */
-export function readMigrations(moduleDir: string, scope: MigrationScope): MigrationFile[] {
-  const dir = path.join(moduleDir, 'migrations', scope);
-  if (!fs.existsSync(dir)) return [];
-  const files: { number: number; name: string }[] = [];
-  for (const name of fs.readdirSync(dir)) {
-    const parsed = parseMigrationFileName(name);
-    if (!parsed) {
-      if (name.endsWith('.sql')) throw new SandboxStartError(`Migration ${path.join(dir, name)}: ${MIGRATION_FILE_RULE}.`);
-      continue;
-    }
-    if (parsed.down) continue;
-    const same = files.find((f) => f.number === parsed.number);
-    if (same) throw new SandboxStartError(`Migrations ${same.name} and ${name} in ${dir} share the number ${parsed.number}: renumber one.`);
-    files.push({ number: parsed.number, name });
-  }
-  return files
-    .sort((a, b) => a.number - b.number)
-    .map(({ name }) => {
-      const sql = fs.readFileSync(path.join(dir, name), 'utf8');
-      return { name, sql, checksum: sha256(sql) };
-    });
-}
+import type { TenantInfo } from '../contract.ts';
+import { inSchemaTransaction } from '../data/tenancy.ts';
+import { SandboxStartError } from '../errors.ts';
+import type { LoadedPlugin } from '../plugins/loader.ts';
+import type { MigrationFile, MigrationScope } from './files.ts';
 
 interface Target {
   scope: MigrationScope;

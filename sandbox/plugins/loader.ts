@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
-import { CONTRACT_API, type FoundationPlugin, type PluginMeta } from './contract.ts';
-import { SandboxStartError } from './errors.ts';
-import { permissionProblem, pluginIdProblem } from '../rules/index.ts';
+import { CONTRACT_API, type FoundationPlugin, type PluginMeta } from '../contract.ts';
+import { SandboxStartError } from '../errors.ts';
+import { permissionProblem, pluginIdProblem } from '../../rules/index.ts';
 
 export interface RoleTemplate {
   key: string;

@@ -5,11 +5,11 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type pg from 'pg';
-import type { RbacCapability } from './contract.ts';
-import { inTransaction } from './db.ts';
-import { HttpError } from './errors.ts';
-import { permissionProblem } from '../rules/index.ts';
-import { connect, currentConnection } from './tenancy.ts';
+import type { RbacCapability } from '../contract.ts';
+import { inTransaction } from '../data/database.ts';
+import { HttpError } from '../errors.ts';
+import { permissionProblem } from '../../rules/index.ts';
+import { connect, currentConnection } from '../data/tenancy.ts';
 
 export interface Rbac {
   can(who: { userId: string; tenantId: string }, permission: string): Promise<boolean>;

@@ -7,10 +7,10 @@
 import type { NextFunction, Request, Response } from 'express';
 import { jwtVerify, SignJWT } from 'jose';
 import type pg from 'pg';
-import { emailProblem, isUuid, userKey } from '../rules/index.ts';
-import { HttpError, SandboxStartError } from './errors.ts';
-import type { ResolvedIdentity } from './request-context.ts';
-import { currentConnection, type Tenancy } from './tenancy.ts';
+import { emailProblem, isUuid, userKey } from '../../rules/index.ts';
+import { HttpError, SandboxStartError } from '../errors.ts';
+import type { ResolvedIdentity } from '../http/request-context.ts';
+import { currentConnection, type Tenancy } from '../data/tenancy.ts';
 
 export interface IdentityOptions {
   pool: pg.Pool;

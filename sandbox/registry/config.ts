@@ -4,8 +4,8 @@
  * connection (never a second one from the pool: see `currentConnection`).
  */
 import type pg from 'pg';
-import type { ConfigCapability } from './contract.ts';
-import { currentConnection, type Tenancy } from './tenancy.ts';
+import type { ConfigCapability } from '../contract.ts';
+import { currentConnection, type Tenancy } from '../data/tenancy.ts';
 
 /** A key is a plain name: a NUL or a huge string would only reach PostgreSQL to be refused there. */
 function checkKey(key: unknown): string {

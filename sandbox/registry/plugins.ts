@@ -4,7 +4,7 @@
  * with nothing new changes no row.
  */
 import type pg from 'pg';
-import type { LoadedPlugin } from './plugin-loader.ts';
+import type { LoadedPlugin } from '../plugins/loader.ts';
 
 export interface RegistryOptions {
   /**
@@ -33,17 +33,5 @@ export async function recordPlugins(client: pg.ClientBase, plugins: LoadedPlugin
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
         [meta.id, template.key, template.displayName, template.permissions, meta.version]);
     }
-  }
-}
-
-/** Marks each plugin as installed (and, when new, enabled) for each tenant at its current version. */
-export async function recordTenantPlugins(client: pg.ClientBase, plugins: LoadedPlugin[], tenantIds: string[], { enableNewPlugins = true }: RegistryOptions = {}): Promise<void> {
-  for (const { meta } of plugins) {
-    await client.query(
-      `INSERT INTO public.sys_tenant_plugins (tenant_id, plugin_id, enabled, version_installed)
-       SELECT unnest($1::uuid[]), $2, $3, $4
-       ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET version_installed = EXCLUDED.version_installed, updated_at = now()
-         WHERE sys_tenant_plugins.version_installed IS DISTINCT FROM EXCLUDED.version_installed`,
-      [tenantIds, meta.id, enableNewPlugins, meta.version]);
   }
 }

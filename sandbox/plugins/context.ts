@@ -4,15 +4,15 @@
  */
 import express, { type Request } from 'express';
 import type pg from 'pg';
-import type { PluginContext } from './contract.ts';
+import type { PluginContext } from '../contract.ts';
 import type { CronScheduler } from './cron.ts';
-import { HttpError } from './errors.ts';
+import { HttpError } from '../errors.ts';
 import type { EventBus } from './events.ts';
-import type { Logger } from './logger.ts';
-import { pluginConfig } from './plugin-config.ts';
-import type { LoadedPlugin } from './plugin-loader.ts';
-import type { Rbac } from './rbac.ts';
-import type { Tenancy } from './tenancy.ts';
+import type { Logger } from '../logger.ts';
+import { pluginConfig } from '../registry/config.ts';
+import type { LoadedPlugin } from './loader.ts';
+import type { Rbac } from '../access/rbac.ts';
+import type { Tenancy } from '../data/tenancy.ts';
 
 export interface HostServices {
   pool: pg.Pool;

@@ -1,6 +1,6 @@
 /** In-process events between plugins: `emit` awaits every handler; one that throws is logged, not fatal. */
-import type { EventsCapability } from './contract.ts';
-import type { Logger } from './logger.ts';
+import type { EventsCapability } from '../contract.ts';
+import type { Logger } from '../logger.ts';
 
 type Handler = (payload: unknown) => Promise<void> | void;
 

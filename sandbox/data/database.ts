@@ -4,9 +4,9 @@
  */
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres/cluster.ts';
-import { integerFromEnv } from './env-settings.ts';
-import { SandboxStartError } from './errors.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded-postgres/cluster.ts';
+import { integerFromEnv } from '../env-settings.ts';
+import { SandboxStartError } from '../errors.ts';
 
 export interface DatabaseOptions {
   /** A PostgreSQL server of your own. @default process.env.DATABASE_URL, else the embedded server */

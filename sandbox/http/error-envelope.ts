@@ -4,9 +4,9 @@
  * wrong; only the server's own failures are 500, and those never show internals (no SQL, no stack).
  */
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError, HttpError, type DomainErrorCode } from './errors.ts';
-import type { Logger } from './logger.ts';
-import { isAcquireTimeout } from './tenancy.ts';
+import { DomainError, HttpError, type DomainErrorCode } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { isAcquireTimeout } from '../data/tenancy.ts';
 
 interface Answer {
   status: number;

@@ -1,0 +1,72 @@
+/**
+ * The HTTP face of the host: one Express app, plugin routers mounted at `/api/plugins/<id>`
+ * behind identity and the enablement gate, `/health` routes open, and every error handed to the
+ * envelope (error-envelope.ts).
+ */
+import express, { type Request, type Router } from 'express';
+import type pg from 'pg';
+import type { Identity } from '../access/identity.ts';
+import type { Rbac } from '../access/rbac.ts';
+import type { Tenancy } from '../data/tenancy.ts';
+import type { CorsOrigins } from '../env-settings.ts';
+import { HttpError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { corsPolicy } from './cors.ts';
+import { devRouter } from './dev-routes.ts';
+import { errorEnvelope } from './error-envelope.ts';
+import { JSON_TYPES, pluginEnabled, requestId, requireJsonBody } from './middleware.ts';
+import './request-context.ts';
+
+export interface MountedPlugin {
+  id: string;
+  version: string;
+  /** Display name (module.config.ts `name`), shown by the shell. */
+  name: string;
+  router: Router;
+}
+
+export interface HttpOptions {
+  pool: pg.Pool;
+  plugins: MountedPlugin[];
+  identity: Identity;
+  tenancy: Tenancy;
+  rbac: Rbac;
+  logger: Logger;
+  /** Browser origins allowed to call the API (others get 403), or false to answer no CORS at all. @default 'loopback' */
+  corsOrigins?: CorsOrigins | false;
+  /** Largest JSON body accepted; larger ones get 413. @default '1mb' */
+  bodyLimit?: string;
+  /** Serve `/api/sandbox/*` (dev identities, tokens, `me`). @default true */
+  devRoutes?: boolean;
+}
+
+export function createHttpApp(options: HttpOptions): express.Express {
+  const { pool, plugins, identity, tenancy, rbac, logger, corsOrigins = 'loopback', bodyLimit = '1mb', devRoutes = true } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestId);
+  if (corsOrigins !== false) app.use(corsPolicy(corsOrigins));
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: bodyLimit, type: JSON_TYPES }));
+
+  app.get('/health', (_req, res) => {
+    res.json({ ok: true, plugins: plugins.map((p) => p.id) });
+  });
+
+  if (devRoutes) app.use('/api/sandbox', devRouter(identity, tenancy, rbac, plugins));
+
+  for (const plugin of plugins) {
+    const base = `/api/plugins/${plugin.id}`;
+    app.get(`${base}/health`, (_req, res) => {
+      res.json({ ok: true, plugin: plugin.id, version: plugin.version });
+    });
+    app.use(base, identity.middleware, pluginEnabled(pool, plugin.id), plugin.router);
+  }
+
+  app.use((req: Request) => {
+    throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${req.path}.`);
+  });
+  app.use(errorEnvelope(logger));
+  return app;
+}
+

@@ -1,0 +1,53 @@
+/** The host's small middleware, each a plain function (or a factory returning one). */
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type pg from 'pg';
+import { HttpError } from '../errors.ts';
+import { pluginEnablement } from '../registry/enablement.ts';
+
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Takes a well-formed `X-Request-Id` from the caller or makes one, and echoes it back. */
+export function requestId(req: Request, res: Response, next: NextFunction): void {
+  const given = req.get('x-request-id');
+  req.requestId = given && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', req.requestId);
+  next();
+}
+
+/**
+ * Answers 403 `PLUGIN_DISABLED` (not 404) when the plugin is switched off globally (kill switch)
+ * or for the caller's tenant, so a disabled module is told apart from a missing route.
+ */
+export function pluginEnabled(pool: pg.Pool, pluginId: string) {
+  return async function pluginEnabledGate(req: Request, _res: Response, next: NextFunction): Promise<void> {
+    req.pluginId = pluginId;
+    const tenantId = req.identity?.tenantId ?? null;
+    const enabled = await pluginEnablement(pool, pluginId, tenantId);
+    if (!enabled.global || enabled.tenant === false) {
+      const scope = !enabled.global ? 'globally' : `for tenant ${req.identity!.tenantCode}`;
+      throw new HttpError(403, 'PLUGIN_DISABLED', `Plugin ${pluginId} is disabled ${scope}.`, { pluginId, tenantId });
+    }
+    next();
+  };
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+/** The media types read as JSON bodies (and the only ones accepted on POST, PUT and PATCH). */
+export const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * A body the JSON parser skipped (another or no Content-Type) would reach the handler as
+ * `undefined` and be refused as a missing body, which hides the real mistake: say it instead.
+ */
+export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
+  // The same test body-parser makes: a chunked body, or a non-zero Content-Length.
+  const hasBody = req.get('transfer-encoding') !== undefined || (req.get('content-length') ?? '0') !== '0';
+  if (BODY_METHODS.has(req.method) && hasBody && !req.is(JSON_TYPES)) {
+    const given = req.get('content-type');
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE',
+      `Send the body as JSON with the header Content-Type: application/json (${given ? `got ${JSON.stringify(given)}` : 'no Content-Type was sent'}).`,
+      { header: 'Content-Type' });
+  }
+  next();
+}
