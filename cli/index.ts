@@ -1,13 +1,14 @@
 /**
- * `foundation-module <command>`: parses argv once, then hands over to the command's file.
- * Errors a user can fix print as one message (no stack) with exit code 1; usage errors exit 2.
+ * `foundation-module <command>`: parses argv once, then hands over to the command's file in
+ * commands/. Every error a user can act on prints as one message (no stack) with the exit code it
+ * carries (errors.ts: 1 a reported failure, 2 usage, 3 lock contention or quarantine).
  */
 import { createRequire } from 'node:module';
 import mri from 'mri';
-import { SandboxStartError } from '../sandbox/errors.ts';
-import { runDev } from './dev/command.ts';
-import { loadGenerators } from './generators.ts';
-import { UsageError } from './usage-error.ts';
+import { devCommand } from './commands/dev.ts';
+import { generateCommand } from './commands/generate.ts';
+import { NOT_YET_COMMANDS, notYet } from './commands/not-yet.ts';
+import { exitFor, UsageError } from './errors.ts';
 
 const KIT_VERSION: string = createRequire(import.meta.url)('../package.json').version;
 
@@ -30,10 +31,7 @@ Options:
 
 async function main(argv: string[]): Promise<number> {
   // generate has flags of its own: hand it the raw arguments.
-  if (argv[0] === 'generate') {
-    const { runGenerate } = await loadGenerators();
-    return runGenerate(argv.slice(1), { cwd: process.cwd(), log: (text) => console.log(text) });
-  }
+  if (argv[0] === 'generate') return generateCommand(argv.slice(1));
   const args = mri(argv, {
     boolean: ['help'],
     string: ['port', 'api-port', 'sandbox-dir'],
@@ -44,56 +42,16 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command || args.help ? 0 : 2;
   }
-  switch (command) {
-    case 'dev':
-      return runDev({
-        moduleDirs: rest,
-        port: portFlag(args.port, '--port'),
-        apiPort: portFlag(args['api-port'], '--api-port'),
-        sandboxDir: args['sandbox-dir'],
-      });
-    case 'migrate':
-    case 'vendor':
-    case 'tenants':
-    case 'plugins':
-      console.error(`foundation-module: \`${command}\` is not in this kit version (${KIT_VERSION}) yet. ${NOT_YET[command]}`);
-      return 1;
-    default:
-      throw new UsageError(`Unknown command "${command}". Run \`foundation-module --help\` for the list.`);
-  }
-}
-
-const NOT_YET: Record<string, string> = {
-  migrate: 'Until then, pending migrations run by themselves at every `npm run dev` and in every test run.',
-  vendor: 'Until then, copy the module folder into the foundation and mount foundation/routes/index.ts.',
-  tenants: 'Until then, the sandbox has the dev tenants dev and acme.',
-  plugins: 'Until then, every module given to `dev` is enabled for every tenant.',
-};
-
-/** Errors of the generators that the author fixes by changing the command or the module. */
-function isGeneratorError(error: unknown): error is Error {
-  return error instanceof Error && ['GenerateError', 'NameError', 'EditError'].includes(error.name);
-}
-
-function portFlag(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`${flag} must be a port number from 1 to 65535 (got "${value}").`);
-  return port;
+  if (command === 'dev') return devCommand({ ...args, _: rest });
+  if (NOT_YET_COMMANDS.includes(command)) notYet(command, KIT_VERSION);
+  throw new UsageError(`Unknown command "${command}". Run \`foundation-module --help\` for the list.`);
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || (error instanceof Error && error.name === 'GenerateUsageError')) {
-      console.error(`foundation-module: ${error.message}`);
-      process.exit(2);
-    }
-    if (error instanceof SandboxStartError || isGeneratorError(error)) {
-      console.error(`foundation-module: ${error.message}`);
-      process.exit(1);
-    }
-    console.error(error);
-    process.exit(1);
+    const { exitCode, message, expected } = exitFor(error);
+    console.error(expected ? `foundation-module: ${message}` : message);
+    process.exit(exitCode);
   },
 );

@@ -3,11 +3,11 @@
  * concurrently, with prefixed output. If either process dies, the other is stopped too; Ctrl-C
  * (or SIGTERM) stops both.
  *
- * The files of this folder, for "how does dev restart the API?":
- *   command.ts         this: module folders, ports, the two processes
- *   api-supervisor.ts  the [api] process: the embedded PostgreSQL, the API as its child, restarts
- *   api-process.ts     one run of the API (sandbox/server.ts): load, go, ready, graceful stop
- *   module-watcher.ts  which module files trigger a restart
+ * The files behind it, for "how does dev restart the API?":
+ *   commands/dev.ts        this: module folders, ports, the two processes
+ *   dev/api-supervisor.ts  the [api] process: the embedded PostgreSQL, the API as its child, restarts
+ *   dev/api-process.ts     one run of the API (sandbox/server.ts): load, go, ready, graceful stop
+ *   dev/module-watcher.ts  which module files trigger a restart
  */
 import { concurrently } from 'concurrently';
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickPort } from '../../sandbox/free-port.ts';
-import { UsageError } from '../usage-error.ts';
+import { UsageError } from '../errors.ts';
 
 const require = createRequire(import.meta.url);
 const KIT_ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
@@ -31,6 +31,23 @@ export interface DevOptions {
   sandboxDir?: string;
   /** @default process.cwd() */
   cwd?: string;
+}
+
+/** `dev [module dirs…] --port --api-port --sandbox-dir`, as cli/index.ts parsed it. */
+export function devCommand(args: { _: string[]; port?: string; 'api-port'?: string; 'sandbox-dir'?: string }): Promise<number> {
+  return runDev({
+    moduleDirs: args._,
+    port: portFlag(args.port, '--port'),
+    apiPort: portFlag(args['api-port'], '--api-port'),
+    sandboxDir: args['sandbox-dir'],
+  });
+}
+
+function portFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new UsageError(`${flag} must be a port number from 1 to 65535 (got "${value}").`);
+  return port;
 }
 
 export async function runDev({ moduleDirs = [], port, apiPort, sandboxDir, cwd = process.cwd() }: DevOptions): Promise<number> {
