@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import mri from 'mri';
 import { devCommand } from './commands/dev.ts';
 import { generateCommand } from './commands/generate.ts';
+import { migrateCommand } from './commands/migrate.ts';
 import { NOT_YET_COMMANDS, notYet } from './commands/not-yet.ts';
 import { exitFor, UsageError } from './errors.ts';
 
@@ -24,14 +25,18 @@ Commands:
   generate <kind> <name>
                        Add an entity, migration, permission or page to the module in the
                        current folder (foundation-module generate --help for the kinds)
+  migrate <status|validate|up|down> [module dirs…]
+                       Apply the modules' migrations to public and every tenant schema, in
+                       parallel, resumable (foundation-module migrate --help for the options)
 
 Options:
   -h, --help           Show this help
 `;
 
 async function main(argv: string[]): Promise<number> {
-  // generate has flags of its own: hand it the raw arguments.
+  // generate and migrate have flags of their own: hand them the raw arguments.
   if (argv[0] === 'generate') return generateCommand(argv.slice(1));
+  if (argv[0] === 'migrate') return migrateCommand(argv.slice(1));
   const args = mri(argv, {
     boolean: ['help'],
     string: ['port', 'api-port', 'sandbox-dir'],

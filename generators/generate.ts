@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mri from 'mri';
+import { readStaticMeta } from '../sandbox/plugins/static-meta.ts';
 import { formatChanges, generate, type FileChange } from './changes.ts';
 import { entityNames, migrationStem, moduleNames, NameError, pageNames, permissionName } from './names.ts';
 import { templateData } from './template-names.ts';
@@ -159,13 +160,14 @@ function nextStep(kind: string, changes: FileChange[]): string | undefined {
   return `${empty ? `Write its SQL in ${up.path} and the undo in ${up.path.replace(/\.sql$/, '.down.sql')}. ` : ''}It ${runs}, ${where}.`;
 }
 
-/** The plugin id, read from `meta: { id: '…' }` in plugin/index.ts without running the module's code. */
+/** The plugin id, read from plugin/index.ts without running the module's code. */
 export function readModuleId(moduleDir: string): string {
-  const entry = path.join(moduleDir, 'plugin', 'index.ts');
-  if (!fs.existsSync(entry)) {
+  if (!fs.existsSync(path.join(moduleDir, 'plugin', 'index.ts'))) {
     throw new GenerateUsageError(`${moduleDir} is not a module (no plugin/index.ts). Run this inside a module made by create-foundation-module, or pass --cwd <module dir>.`);
   }
-  const match = /meta:\s*\{[^}]*\bid:\s*['"]([^'"]+)['"]/.exec(fs.readFileSync(entry, 'utf8'));
-  if (!match) throw new NameError(`plugin/index.ts has no \`meta: { id: '…' }\` the generator can read; restore it.`);
-  return match[1]!;
+  try {
+    return readStaticMeta(moduleDir).id;
+  } catch (error) {
+    throw new NameError(`${(error as Error).message} The generator reads it to name what it writes; restore it.`);
+  }
 }

@@ -5,18 +5,20 @@
  */
 import type pg from 'pg';
 import { inTransaction } from './data/database.ts';
-import type { Logger } from './logger.ts';
 import { seedDevData } from './data/dev-seed.ts';
-import { migrateTarget } from './migrations/apply.ts';
+import { ensureSystemSchema, SYSTEM_SCHEMA_LOCK_KEY } from './data/system-schema.ts';
+import type { Tenancy } from './data/tenancy.ts';
+import { SandboxStartError } from './errors.ts';
+import type { Logger } from './logger.ts';
 import { readMigrations } from './migrations/files.ts';
+import type { ModuleMigrations } from './migrations/plan.ts';
+import { runMigrations } from './migrations/runner.ts';
 import type { LoadedPlugin } from './plugins/loader.ts';
 import { recordTenantPlugins } from './registry/enablement.ts';
 import { recordPlugins } from './registry/plugins.ts';
-import { ensureSystemSchema } from './data/system-schema.ts';
-import type { Tenancy } from './data/tenancy.ts';
 
-/** Advisory lock key held while bootstrapping: the bytes of "fmboot" read as an integer. */
-export const BOOTSTRAP_LOCK_KEY = 0x666d626f6f74n;
+/** Advisory lock key held while bootstrapping (the system tables' own: see system-schema.ts). */
+export const BOOTSTRAP_LOCK_KEY = SYSTEM_SCHEMA_LOCK_KEY;
 
 export interface BootstrapOptions {
   pool: pg.Pool;
@@ -35,8 +37,6 @@ export interface BootstrapReport {
 }
 
 export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: seed = true }: BootstrapOptions): Promise<BootstrapReport> {
-  const applied: string[] = [];
-  const skipped: BootstrapReport['skipped'] = [];
   const lock = await pool.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK_KEY.toString()]);
@@ -46,35 +46,37 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
       if (seed) await seedDevData(lock);
     });
     tenancy.invalidate();
-    // A missing schema would make search_path fall through to public: the module's tables and
-    // its ledger rows would land there. Such a tenant is reported, never migrated.
-    const { rows: existing } = await lock.query<{ nspname: string }>('SELECT nspname FROM pg_namespace');
-    const schemas = new Set(existing.map((r) => r.nspname));
-    const tenants = (await tenancy.list()).filter((tenant) => {
-      if (schemas.has(tenant.schema)) return true;
-      skipped.push({ tenant: tenant.code, schema: tenant.schema, reason: 'schema missing' });
-      return false;
+    // The runner that `foundation-module migrate` runs: every plugin, every tenant, in parallel.
+    const report = await runMigrations({
+      pool, modules: plugins.map(moduleMigrationsOf), systemSchemaReady: true, enableNewPlugins: true,
+      // In development a failing migration is fixed and the sandbox started again: never quarantined.
+      retryQuarantined: true,
+      // This lock holds one connection, each worker one, and the journal one.
+      concurrency: Math.max(1, Math.min(4, (pool.options.max ?? 10) - 2)),
     });
+    const applied = report.results.flatMap(({ work, outcome }) => outcome.applied.map((file) => `${work.module.id}:${work.target.scope}/${file}@${work.target.tenantCode ?? 'public'}`));
+    if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
+    // A missing schema would make search_path fall through to public: such a tenant is reported, never migrated.
+    const missing = report.blocked.filter((w) => w.blocked!.reason === 'schema-missing');
+    const skipped = [...new Map(missing.map((w) => [w.target.schema, { tenant: w.target.tenantCode!, schema: w.target.schema, reason: 'schema missing' }])).values()];
     for (const { tenant, schema } of skipped) {
       logger.error({ tenant, schema }, `tenant ${tenant} has no schema "${schema}": no migration runs for it and its requests are refused until the schema is restored`);
     }
-    for (const plugin of plugins) {
-      const publicFiles = readMigrations(plugin.dir, 'public');
-      for (const name of await migrateTarget(pool, plugin, publicFiles, { scope: 'public' })) applied.push(`${plugin.meta.id}:public/${name}@public`);
-      const tenantFiles = readMigrations(plugin.dir, 'tenant');
-      for (const tenant of tenants) {
-        for (const name of await migrateTarget(pool, plugin, tenantFiles, { scope: 'tenant', tenant })) {
-          applied.push(`${plugin.meta.id}:tenant/${name}@${tenant.code}`);
-        }
-      }
-    }
+    for (const { outcome } of report.results) if (outcome.state !== 'done') throw new SandboxStartError(outcome.error);
+    const refused = report.blocked.find((w) => w.blocked!.reason !== 'schema-missing')?.blocked;
+    if (refused) throw new SandboxStartError(refused.message);
+    const tenants = (await tenancy.list()).filter((t) => !skipped.some((s) => s.schema === t.schema));
     await recordTenantPlugins(lock, plugins, tenants.map((t) => t.id));
+    return { applied, skipped };
   } finally {
     await lock.query('SELECT pg_advisory_unlock($1)', [BOOTSTRAP_LOCK_KEY.toString()]).catch((error: Error) => {
       logger.warn({ err: error }, 'could not release the bootstrap lock; it goes with the connection');
     });
     lock.release();
   }
-  if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
-  return { applied, skipped };
+}
+
+/** A loaded plugin as the runner sees it: its checked meta, and its files read from its folder. */
+function moduleMigrationsOf({ meta, dir }: LoadedPlugin): ModuleMigrations {
+  return { id: meta.id, version: meta.version, api: meta.api, dir, files: { public: readMigrations(dir, 'public'), tenant: readMigrations(dir, 'tenant') } };
 }

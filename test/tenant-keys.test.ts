@@ -37,6 +37,7 @@ describe.each(databaseServers())('tenant and user keys on $name PostgreSQL', (se
     // A database written before the rule: the constraint is dropped, the clash inserted, and the
     // next start puts the rule back (NOT VALID: the old row stays, new ones are refused).
     await t.sql('ALTER TABLE sys_tenant DROP CONSTRAINT IF EXISTS sys_tenant_code_not_uuid');
+    await t.sql('COMMENT ON TABLE sys_tenant IS NULL'); // nor did it carry this kit's schema fingerprint
     // B first: a lookup matching either column then meets B's row first.
     await t.sql(`INSERT INTO sys_tenant (code, name, schema_name) VALUES ($1, 'Tenant B', 'tenant_beta')`, [idOfA]);
     await t.sql(`INSERT INTO sys_tenant (id, code, name, schema_name) VALUES ($1, 'alpha', 'Tenant A', 'tenant_alpha')`, [idOfA]);

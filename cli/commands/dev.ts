@@ -10,12 +10,12 @@
  *   dev/module-watcher.ts  which module files trigger a restart
  */
 import { concurrently } from 'concurrently';
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickPort } from '../../sandbox/free-port.ts';
 import { UsageError } from '../errors.ts';
+import { resolveModuleDirs } from '../module-dirs.ts';
 
 const require = createRequire(import.meta.url);
 const KIT_ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
@@ -51,7 +51,7 @@ function portFlag(value: string | undefined, flag: string): number | undefined {
 }
 
 export async function runDev({ moduleDirs = [], port, apiPort, sandboxDir, cwd = process.cwd() }: DevOptions): Promise<number> {
-  const dirs = resolveModuleDirs(moduleDirs, cwd);
+  const dirs = resolveModuleDirs(moduleDirs, cwd, 'dev');
   const shellPort = port ?? (await pickPort(5173));
   const apiPortChosen = apiPort ?? (await pickPort(3000));
   const apiUrl = `http://127.0.0.1:${apiPortChosen}`;
@@ -84,23 +84,6 @@ export async function runDev({ moduleDirs = [], port, apiPort, sandboxDir, cwd =
   return result.then(() => 0, () => (interrupted ? 0 : 1));
 }
 
-function resolveModuleDirs(given: string[], cwd: string): string[] {
-  const isModule = (dir: string) => fs.existsSync(path.join(dir, 'plugin', 'index.ts'));
-  if (given.length > 0) {
-    return given.map((dir) => {
-      const absolute = path.resolve(cwd, dir);
-      if (!isModule(absolute)) throw new UsageError(`${dir} is not a module directory (no plugin/index.ts in it).`);
-      return absolute;
-    });
-  }
-  if (isModule(cwd)) return [cwd];
-  const examples = path.join(cwd, 'examples');
-  if (fs.existsSync(examples)) {
-    const found = fs.readdirSync(examples).map((name) => path.join(examples, name)).filter(isModule).sort();
-    if (found.length > 0) return found;
-  }
-  throw new UsageError(`No module in ${cwd}: run inside a module directory (one with plugin/index.ts) or name module directories: foundation-module dev path/to/module`);
-}
 
 /** Quotes one argument for the shell that concurrently runs commands in, only when it needs it. */
 function quote(arg: string): string {

@@ -2,7 +2,6 @@
 import { CliError } from '../errors.ts';
 
 const MEANWHILE: Record<string, string> = {
-  migrate: 'Until then, pending migrations run by themselves at every `npm run dev` and in every test run.',
   vendor: 'Until then, copy the module folder into the foundation and mount foundation/routes/index.ts.',
   tenants: 'Until then, the sandbox has the dev tenants dev and acme.',
   plugins: 'Until then, every module given to `dev` is enabled for every tenant.',

@@ -3,11 +3,13 @@
  * Written as CREATE … IF NOT EXISTS so running it again changes nothing. Tenant data never
  * lives here, and module tables never live anywhere else than in tenant schemas.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 
 export const SYSTEM_TABLES = [
   'sys_tenant', 'sys_user', 'sys_role', 'sys_permission', 'sys_role_permission', 'sys_user_role',
   'sys_plugins', 'sys_tenant_plugins', 'sys_plugin_migrations', 'sys_plugin_role_templates',
+  'sys_migration_runs', 'sys_migration_run_targets', 'sys_migration_quarantine',
 ] as const;
 
 const DDL = /* sql */ `
@@ -94,6 +96,53 @@ CREATE TABLE IF NOT EXISTS public.sys_plugin_migrations (
 CREATE UNIQUE INDEX IF NOT EXISTS sys_plugin_migrations_once
   ON public.sys_plugin_migrations (plugin_id, scope, tenant_id, name) NULLS NOT DISTINCT;
 
+-- Added after the first release: the checksum's algorithm, and which run applied the file.
+ALTER TABLE public.sys_plugin_migrations ADD COLUMN IF NOT EXISTS checksum_algorithm text NOT NULL DEFAULT 'sha256';
+ALTER TABLE public.sys_plugin_migrations ADD COLUMN IF NOT EXISTS run_id uuid;
+ALTER TABLE public.sys_plugin_migrations ADD COLUMN IF NOT EXISTS execution_ms integer;
+
+-- The migration runner's journal (sandbox/migrations/journal.ts): one row per run, one per
+-- (run, plugin, schema) it worked on, and the (plugin, schema) pairs that keep failing.
+CREATE TABLE IF NOT EXISTS public.sys_migration_runs (
+  run_id      uuid PRIMARY KEY,
+  command     text NOT NULL,
+  args        jsonb NOT NULL,
+  status      text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+  host        text NOT NULL,
+  pid         integer NOT NULL,
+  started_at  timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz
+);
+
+CREATE TABLE IF NOT EXISTS public.sys_migration_run_targets (
+  run_id      uuid NOT NULL REFERENCES public.sys_migration_runs(run_id) ON DELETE CASCADE,
+  plugin_id   text NOT NULL,
+  schema_name text NOT NULL,
+  tenant_id   uuid,
+  state       text NOT NULL CHECK (state IN ('pending', 'done', 'failed', 'locked', 'skipped')),
+  applied     text[] NOT NULL DEFAULT '{}',
+  file        text,
+  error       text,
+  sql_state   text,
+  started_at  timestamptz,
+  finished_at timestamptz,
+  PRIMARY KEY (run_id, plugin_id, schema_name)
+);
+
+CREATE TABLE IF NOT EXISTS public.sys_migration_quarantine (
+  plugin_id      text NOT NULL,
+  schema_name    text NOT NULL,
+  tenant_id      uuid,
+  failures       integer NOT NULL,
+  file           text,
+  error          text,
+  sql_state      text,
+  run_id         uuid,
+  quarantined_at timestamptz,
+  updated_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (plugin_id, schema_name)
+);
+
 CREATE TABLE IF NOT EXISTS public.sys_plugin_role_templates (
   plugin_id    text NOT NULL,
   role_key     text NOT NULL,
@@ -124,7 +173,47 @@ DO $$ BEGIN
   END IF;
 END $$;`).join('\n');
 
-/** Creates whatever system table or rule is missing; the caller holds the bootstrap lock. */
+/**
+ * The fingerprint of this file's DDL, kept as the comment of `sys_tenant`. A database whose
+ * comment matches is current, and
+ * ensuring it then takes no lock: `ALTER TABLE … IF NOT EXISTS` takes an ACCESS EXCLUSIVE lock even
+ * when there is nothing to do, which deadlocks against a migration runner writing the ledger.
+ */
+const SCHEMA_FINGERPRINT = createHash('sha256').update(DDL + ADD_CONSTRAINTS).digest('hex').slice(0, 16);
+
+/** Whether the system tables are those of this kit version (one read; false when there are none). */
+export async function systemSchemaIsCurrent(db: pg.Pool | pg.ClientBase): Promise<boolean> {
+  // No error when the table is missing (to_regclass gives NULL): safe inside a caller's transaction.
+  const { rows } = await db.query<{ comment: string | null }>(`SELECT obj_description(to_regclass('public.sys_tenant'), 'pg_class') AS comment`);
+  return rows[0]?.comment === FINGERPRINT_COMMENT;
+}
+
+const FINGERPRINT_COMMENT = `create-foundation-module system schema ${SCHEMA_FINGERPRINT}`;
+
+/**
+ * Advisory lock key held while the system tables are created or changed: concurrent
+ * `CREATE TABLE IF NOT EXISTS` can still collide in the catalog. The bytes of "fmboot".
+ */
+export const SYSTEM_SCHEMA_LOCK_KEY = 0x666d626f6f74n;
+
+/** ensureSystemSchema under SYSTEM_SCHEMA_LOCK_KEY, on a connection of its own. */
+export async function ensureSystemSchemaLocked(pool: pg.Pool): Promise<void> {
+  if (await systemSchemaIsCurrent(pool)) return;
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [SYSTEM_SCHEMA_LOCK_KEY.toString()]);
+    try {
+      await ensureSystemSchema(client);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [SYSTEM_SCHEMA_LOCK_KEY.toString()]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** Creates whatever system table or rule is missing; the caller holds SYSTEM_SCHEMA_LOCK_KEY. */
 export async function ensureSystemSchema(client: pg.ClientBase): Promise<void> {
-  await client.query(DDL + ADD_CONSTRAINTS);
+  if (await systemSchemaIsCurrent(client)) return;
+  await client.query(`${DDL}${ADD_CONSTRAINTS}\nCOMMENT ON TABLE public.sys_tenant IS '${FINGERPRINT_COMMENT}';`);
 }

@@ -1,47 +1,117 @@
 /**
  * A module's SQL migration files, read from its folder alone (no plugin code runs to migrate):
  * `migrations/public/*.sql` run once per database, `migrations/tenant/*.sql` once in every tenant
- * schema, in the order of their numbers (rules/migration-file.ts). `NNN_name.down.sql` files undo;
- * they are not applied going up.
+ * schema, in the order of their numbers (rules/migration-file.ts). Numbers start at 1 and have no
+ * gaps or duplicates, so a file that went missing in a merge is noticed. `NNN_name.down.sql`
+ * undoes `NNN_name.sql`; it is never applied going up.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { nonEmptyStatements, parseSplits } from 'postgres-semicolons';
 import { MIGRATION_FILE_RULE, parseMigrationFileName } from '../../rules/index.ts';
 import { SandboxStartError } from '../errors.ts';
+
 export type MigrationScope = 'public' | 'tenant';
+export const MIGRATION_SCOPES: readonly MigrationScope[] = ['public', 'tenant'];
+
+/** The checksum's algorithm, stored beside it in the ledger so that it can change one day. */
+export const CHECKSUM_ALGORITHM = 'sha256';
+
+/** First line of a file that must run outside a transaction (e.g. `CREATE INDEX CONCURRENTLY`). */
+export const NO_TRANSACTION = '-- migrate:no-transaction';
 
 export interface MigrationFile {
   /** File name, e.g. `001_init.sql`; the key recorded in sys_plugin_migrations. */
   name: string;
+  number: number;
   sql: string;
+  /** sha256 (hex) of the text with CRLF read as LF, so a checkout's line endings change nothing. */
   checksum: string;
+  /** Runs outside a transaction, each statement on its own; recorded after the last one. */
+  noTransaction: boolean;
+  /** The `.down.sql` twin's text, when there is one. */
+  down?: string;
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+export class MigrationFileError extends SandboxStartError {
+  override name = 'MigrationFileError';
 }
 
-/** The up migrations of one scope of a module, in order. Names that don't fit are refused. */
+export function checksumOf(text: string): string {
+  return createHash(CHECKSUM_ALGORITHM).update(text.replaceAll('\r\n', '\n')).digest('hex');
+}
+
+/**
+ * The statements of a file, one by one, split by a parser that knows strings, quoted identifiers,
+ * dollar quotes and (nested) comments. Sent one at a time: a coordinator such as Citus refuses
+ * several commands in one query.
+ */
+export function splitStatements(sql: string, file = 'the migration'): string[] {
+  const { positions, unterminated } = parseSplits(sql, true);
+  if (unterminated) throw new MigrationFileError(`${file}: ${unterminated} is never closed, so the file can't be split into statements.`);
+  // Statements holding only comments (a header, the no-transaction line) are not sent.
+  return nonEmptyStatements(sql, positions).filter((statement) => /\S/.test(stripComments(statement)));
+}
+
+function stripComments(statement: string): string {
+  const { positions } = parseSplits(statement, true);
+  return positionsToText(statement, positions);
+}
+
+function positionsToText(sql: string, positions: (number | [number, number])[]): string {
+  let text = '';
+  let at = 0;
+  for (const position of positions) {
+    if (Array.isArray(position)) {
+      text += sql.slice(at, position[0]);
+      at = position[1];
+    }
+  }
+  return text + sql.slice(at);
+}
+
+/** The up migrations of one scope of a module, in order, each with its down twin if any. */
 export function readMigrations(moduleDir: string, scope: MigrationScope): MigrationFile[] {
   const dir = path.join(moduleDir, 'migrations', scope);
   if (!fs.existsSync(dir)) return [];
-  const files: { number: number; name: string }[] = [];
-  for (const name of fs.readdirSync(dir)) {
+  const ups = new Map<number, string>();
+  const downs = new Map<number, string>();
+  for (const name of fs.readdirSync(dir).sort()) {
     const parsed = parseMigrationFileName(name);
     if (!parsed) {
-      if (name.endsWith('.sql')) throw new SandboxStartError(`Migration ${path.join(dir, name)}: ${MIGRATION_FILE_RULE}.`);
+      if (name.endsWith('.sql')) throw new MigrationFileError(`Migration ${path.join(dir, name)}: ${MIGRATION_FILE_RULE}.`);
       continue;
     }
-    if (parsed.down) continue;
-    const same = files.find((f) => f.number === parsed.number);
-    if (same) throw new SandboxStartError(`Migrations ${same.name} and ${name} in ${dir} share the number ${parsed.number}: renumber one.`);
-    files.push({ number: parsed.number, name });
+    const same = parsed.down ? downs : ups;
+    const other = same.get(parsed.number);
+    if (other) throw new MigrationFileError(`Migrations ${other} and ${name} in ${dir} share the number ${parsed.number}: renumber one.`);
+    same.set(parsed.number, name);
   }
-  return files
-    .sort((a, b) => a.number - b.number)
-    .map(({ name }) => {
-      const sql = fs.readFileSync(path.join(dir, name), 'utf8');
-      return { name, sql, checksum: sha256(sql) };
-    });
+  const numbers = [...ups.keys()].sort((a, b) => a - b);
+  numbers.forEach((number, index) => {
+    if (number !== index + 1) {
+      const expected = index + 1;
+      throw new MigrationFileError(`Migrations in ${dir} must be numbered 1, 2, 3… without gaps: ${ups.get(number)} comes where number ${expected} should be. Renumber it, or restore the missing file.`);
+    }
+  });
+  for (const [number, name] of downs) {
+    const up = ups.get(number);
+    if (!up || up.replace(/\.sql$/, '.down.sql') !== name) {
+      throw new MigrationFileError(`${path.join(dir, name)} undoes no migration: name it after its up file (${up ? up.replace(/\.sql$/, '.down.sql') : `${String(number).padStart(3, '0')}_<name>.down.sql beside ${String(number).padStart(3, '0')}_<name>.sql`}).`);
+    }
+  }
+  return numbers.map((number) => {
+    const name = ups.get(number)!;
+    const sql = fs.readFileSync(path.join(dir, name), 'utf8');
+    const downName = downs.get(number);
+    return {
+      name,
+      number,
+      sql,
+      checksum: checksumOf(sql),
+      noTransaction: sql.replace(/^\uFEFF/, '').trimStart().startsWith(NO_TRANSACTION),
+      ...(downName ? { down: fs.readFileSync(path.join(dir, downName), 'utf8') } : {}),
+    };
+  });
 }

@@ -80,7 +80,7 @@ const MIGRATION = `CREATE TABLE items_probes (
 export function probeModule(): string {
   return moduleVariant({
     'plugin/probes.ts': PROBES,
-    'migrations/tenant/900_probes.sql': MIGRATION,
+    'migrations/tenant/002_probes.sql': MIGRATION,
     'plugin/index.ts': (old) => old
       .replace("import { itemsPermissions, registerItemsRoutes } from './items.ts';", "import { itemsPermissions, registerItemsRoutes } from './items.ts';\nimport { registerProbes } from './probes.ts';")
       .replace('registerItemsRoutes(ctx);', 'registerItemsRoutes(ctx);\n    registerProbes(ctx);'),
