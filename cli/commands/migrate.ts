@@ -7,7 +7,7 @@ import mri from 'mri';
 import { pluginIdProblem, tenantCodeProblem, UUID } from '../../rules/index.ts';
 import { openDatabase, type Database } from '../../sandbox/data/database.ts';
 import { readModuleMigrations, planUp, PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
-import { runMigrations } from '../../sandbox/migrations/runner.ts';
+import { DEFAULT_CONCURRENCY, runMigrations } from '../../sandbox/migrations/runner.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { createOutput, planLines } from '../migrate/output.ts';
 import { resolveModuleDirs } from '../module-dirs.ts';
@@ -28,7 +28,7 @@ Options:
   --plugin <id>          only this plugin (repeatable)
   --from <n>, --to <n>   only files numbered from / up to n (down: undo every file above --to)
   --dry-run              print the plan with its SQL; write nothing at all
-  --concurrency <n>      tenants at once (default 4, capped by the server's free connections)
+  --concurrency <n>      tenants at once (default 8, capped by the server's free connections)
   --batch <n>            tenants per wave; --pause <ms> between waves
   --max-attempts <n>     failed runs in a row before a tenant is quarantined (default 3)
   --retry-quarantined    run quarantined tenants again
@@ -58,7 +58,7 @@ export async function migrateCommand(argv: string[], { cwd = process.cwd(), writ
   const options = readOptions(args);
   const modules = readModules(resolveModuleDirs(dirs, cwd, 'migrate'));
 
-  const database = await openDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir, maxConnections: (options.concurrency ?? 4) + 2 });
+  const database = await openDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir, maxConnections: (options.concurrency ?? DEFAULT_CONCURRENCY) + 2 });
   const controller = new AbortController();
   const stop = () => {
     if (controller.signal.aborted) process.exit(130);

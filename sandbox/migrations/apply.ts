@@ -74,11 +74,13 @@ function ledgerKey(work: TargetWork, file: MigrationFile): LedgerKey {
 /** search_path, lock_timeout and statement_timeout for this target: LOCAL inside a transaction, for the session outside. */
 async function enterTarget(client: pg.ClientBase, target: MigrationTarget, options: ApplyOptions, local: boolean): Promise<void> {
   const path = target.scope === 'public' ? 'public' : `${quoteIdent(target.schema)}, public`;
-  await client.query(
-    `SELECT pg_catalog.set_config('search_path', $1, $4), pg_catalog.set_config('lock_timeout', $2, $4), pg_catalog.set_config('statement_timeout', $3, $4)`,
+  // One round trip: the select list is evaluated in order, so current_schema() sees the new path.
+  // Were it ever evaluated first, it would see the default path and refuse: it fails closed.
+  const { rows } = await client.query<{ schema: string | null }>(
+    `SELECT pg_catalog.set_config('search_path', $1, $4), pg_catalog.set_config('lock_timeout', $2, $4),
+            pg_catalog.set_config('statement_timeout', $3, $4), pg_catalog.current_schema() AS schema`,
     [path, `${options.lockTimeoutMs}ms`, `${options.statementTimeoutMs}ms`, local]);
   // A missing schema drops out of search_path, and everything would land in public instead.
-  const { rows } = await client.query<{ schema: string | null }>('SELECT pg_catalog.current_schema() AS schema');
   if (rows[0]?.schema !== target.schema) {
     throw new TargetStop('failed', `The schema "${target.schema}" of ${describeTarget(target)} does not exist: nothing ran (it would have landed in public).`);
   }

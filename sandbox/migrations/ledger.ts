@@ -87,19 +87,25 @@ WITH expected AS (
 ), tenants AS (
   SELECT t.id, t.code, t.schema_name, EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = t.schema_name) AS schema_exists
     FROM public.sys_tenant t WHERE $5::text[] IS NULL OR t.code = ANY($5::text[])
-), targets AS (
-  SELECT NULL::uuid AS tenant_id, NULL::text AS code, 'public'::text AS schema_name, 'public'::text AS scope
-  UNION ALL SELECT id, code, schema_name, 'tenant' FROM tenants
 )
 SELECT json_build_object(
   'tenants', (SELECT coalesce(json_agg(json_build_object('id', id, 'code', code, 'schema', schema_name, 'exists', schema_exists) ORDER BY code), '[]') FROM tenants),
+  -- Public and tenant rows apart: a join on plain equality (hashable); IS NOT DISTINCT FROM on
+  -- tenant_id would make it a nested loop over tenants × ledger rows.
   'differences', (SELECT coalesce(json_agg(json_build_object(
-      'pluginId', e.plugin_id, 'scope', e.scope, 'tenantId', t.tenant_id, 'tenantCode', t.code, 'schema', t.schema_name,
-      'name', e.name, 'recorded', m.checksum)), '[]')
-    FROM targets t JOIN expected e ON e.scope = t.scope
-    LEFT JOIN public.sys_plugin_migrations m
-      ON m.plugin_id = e.plugin_id AND m.scope::text = e.scope AND m.name = e.name AND m.tenant_id IS NOT DISTINCT FROM t.tenant_id
-    WHERE m.checksum IS DISTINCT FROM e.checksum),
+      'pluginId', d.plugin_id, 'scope', d.scope, 'tenantId', d.tenant_id, 'tenantCode', d.code, 'schema', d.schema_name,
+      'name', d.name, 'recorded', d.recorded)), '[]')
+    FROM (
+      SELECT e.plugin_id, e.scope, NULL::uuid AS tenant_id, NULL::text AS code, 'public'::text AS schema_name, e.name, m.checksum AS recorded
+        FROM expected e
+        LEFT JOIN public.sys_plugin_migrations m ON m.tenant_id IS NULL AND m.scope = 'public' AND m.plugin_id = e.plugin_id AND m.name = e.name
+       WHERE e.scope = 'public' AND m.checksum IS DISTINCT FROM e.checksum
+      UNION ALL
+      SELECT e.plugin_id, e.scope, t.id, t.code, t.schema_name, e.name, m.checksum
+        FROM tenants t CROSS JOIN expected e
+        LEFT JOIN public.sys_plugin_migrations m ON m.tenant_id = t.id AND m.scope = 'tenant' AND m.plugin_id = e.plugin_id AND m.name = e.name
+       WHERE e.scope = 'tenant' AND m.checksum IS DISTINCT FROM e.checksum
+    ) d),
   'unknownApplied', (SELECT coalesce(json_agg(u), '[]') FROM (
       SELECT m.plugin_id AS "pluginId", m.scope::text AS scope, m.name, count(*) AS targets
         FROM public.sys_plugin_migrations m
@@ -118,12 +124,20 @@ SELECT coalesce(json_agg(json_build_object('id', t.id, 'code', t.code, 'schema',
   'exists', EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = t.schema_name)) ORDER BY t.code), '[]') AS result
   FROM public.sys_tenant t WHERE $1::text[] IS NULL OR t.code = ANY($1::text[])`;
 
+/**
+ * `tenant_id = $n`, or `tenant_id IS NULL` for the public target: plain equality lets the unique
+ * index serve each lookup (IS NOT DISTINCT FROM would scan the whole ledger, once per tenant).
+ */
+function tenantCondition(tenantId: string | null, param: number): { sql: string; params: unknown[] } {
+  return tenantId === null ? { sql: 'tenant_id IS NULL', params: [] } : { sql: `tenant_id = $${param}::uuid`, params: [tenantId] };
+}
+
 /** The checksum recorded for one file in one target (inside the file's transaction, under its lock). */
 export async function recordedChecksum(client: pg.ClientBase, key: LedgerKey): Promise<string | null> {
+  const tenant = tenantCondition(key.tenantId, 4);
   const { rows } = await client.query<{ checksum: string }>(
-    `SELECT checksum FROM public.sys_plugin_migrations
-      WHERE plugin_id = $1 AND scope = $2 AND tenant_id IS NOT DISTINCT FROM $3::uuid AND name = $4`,
-    [key.pluginId, key.scope, key.tenantId, key.name]);
+    `SELECT checksum FROM public.sys_plugin_migrations WHERE plugin_id = $1 AND scope = $2 AND name = $3 AND ${tenant.sql}`,
+    [key.pluginId, key.scope, key.name, ...tenant.params]);
   return rows[0]?.checksum ?? null;
 }
 
@@ -142,15 +156,8 @@ export async function recordApplied(client: pg.ClientBase, key: LedgerKey, row: 
 }
 
 export async function removeApplied(client: pg.ClientBase, key: LedgerKey): Promise<void> {
+  const tenant = tenantCondition(key.tenantId, 4);
   await client.query(
-    `DELETE FROM public.sys_plugin_migrations WHERE plugin_id = $1 AND scope = $2 AND tenant_id IS NOT DISTINCT FROM $3::uuid AND name = $4`,
-    [key.pluginId, key.scope, key.tenantId, key.name]);
-}
-
-/** Files applied in a target, newest first (what `down` undoes). */
-export async function appliedNames(db: pg.Pool | pg.ClientBase, pluginId: string, scope: MigrationScope, tenantId: string | null): Promise<string[]> {
-  const { rows } = await db.query<{ name: string }>(
-    `SELECT name FROM public.sys_plugin_migrations WHERE plugin_id = $1 AND scope = $2 AND tenant_id IS NOT DISTINCT FROM $3::uuid ORDER BY id DESC`,
-    [pluginId, scope, tenantId]);
-  return rows.map((r) => r.name);
+    `DELETE FROM public.sys_plugin_migrations WHERE plugin_id = $1 AND scope = $2 AND name = $3 AND ${tenant.sql}`,
+    [key.pluginId, key.scope, key.name, ...tenant.params]);
 }

@@ -13,6 +13,13 @@ import { applyTarget, undoTarget, type TargetOutcome } from './apply.ts';
 import { openJournal, readRunArgs, type RunArgs } from './journal.ts';
 import { planDown, planUp, PlanError, type MigrationPlan, type ModuleMigrations, type PlanOptions, type TargetWork } from './plan.ts';
 
+/**
+ * Tenants at once by default. Migrating is bound by commit latency (each file's COMMIT waits for
+ * its WAL flush), so workers overlap their waits: measured here, 8 workers take half the time of
+ * one psql script, 2 workers 0.84 of it (bench/migrate.bench.ts).
+ */
+export const DEFAULT_CONCURRENCY = 8;
+
 export interface RunnerOptions extends PlanOptions {
   /** The database. Yours: never closed here. Needs `concurrency + 1` connections. */
   pool: pg.Pool;
@@ -21,7 +28,7 @@ export interface RunnerOptions extends PlanOptions {
   direction?: 'up' | 'down';
   /** Plan and report, write nothing at all (not even the ledger's tables). @default false */
   dryRun?: boolean;
-  /** Tenants worked at once; capped by the server's free connections. @default 4 */
+  /** Tenants worked at once; capped by the server's free connections. @default 8 */
   concurrency?: number;
   /** Tenants per wave; every wave ends before the next starts. @default all in one wave */
   batch?: number;
@@ -79,7 +86,7 @@ export async function runMigrations(options: RunnerOptions): Promise<RunReport> 
   const plan = direction === 'up' ? await planUp(pool, modules, { ...options, ...args }) : await planDown(pool, modules, { ...options, ...args });
   const blocked = plan.work.filter((w) => w.blocked);
   const runnable = plan.work.filter((w) => !w.blocked);
-  const concurrency = runnable.length > 0 && !dryRun ? await cappedConcurrency(pool, options.concurrency ?? 4) : 0;
+  const concurrency = runnable.length > 0 && !dryRun ? await cappedConcurrency(pool, options.concurrency ?? DEFAULT_CONCURRENCY) : 0;
   onEvent?.({ type: 'planned', plan, runnable: runnable.length, concurrency });
   const report = (runId: string | null, results: TargetResult[], notStarted: number): RunReport =>
     ({ runId, plan, results, blocked, notStarted, exitCode: exitCodeOf(results, blocked), elapsedMs: performance.now() - started });
