@@ -4,7 +4,7 @@
  * in the same run. Prints runner / floor for migrating, and the time of a no-op re-run.
  *
  *   npm run bench                          # 1,000 tenants
- *   npm run bench -- --tenants 10000       # 10,000 tenants
+ *   BENCH_TENANTS=10000 npm run bench      # 10,000 tenants (or: node --import tsx bench/migrate.bench.ts --tenants 10000)
  *
  * Targets (issue 16): migrate ≤ 1.5× the floor; a no-op over 10,000 tenants < 1 s.
  */
