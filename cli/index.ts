@@ -9,6 +9,8 @@ import { devCommand } from './commands/dev.ts';
 import { generateCommand } from './commands/generate.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { NOT_YET_COMMANDS, notYet } from './commands/not-yet.ts';
+import { pluginsCommand } from './commands/plugins.ts';
+import { tenantsCommand } from './commands/tenants.ts';
 import { exitFor, UsageError } from './errors.ts';
 
 const KIT_VERSION: string = createRequire(import.meta.url)('../package.json').version;
@@ -37,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
   // generate and migrate have flags of their own: hand them the raw arguments.
   if (argv[0] === 'generate') return generateCommand(argv.slice(1));
   if (argv[0] === 'migrate') return migrateCommand(argv.slice(1));
+  if (argv[0] === 'tenants') return tenantsCommand(argv.slice(1), KIT_VERSION);
+  if (argv[0] === 'plugins') return pluginsCommand(argv.slice(1), KIT_VERSION);
   const args = mri(argv, {
     boolean: ['help'],
     string: ['port', 'api-port', 'sandbox-dir'],
