@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { splitStatements } from '../sandbox/migrations/files.ts';
 import { runMigrations, type RunnerOptions } from '../sandbox/migrations/runner.ts';
 import { createThrowawayDatabase, databaseServers } from '../testing/databases.ts';
 import { addTenants, catalogSnapshot, countingPool, fixtureModule, migrationDb, modulesOf, writeMigrations, type MigrationDb } from './helpers/migration-fixtures.ts';
@@ -204,6 +205,16 @@ INSERT INTO alpha_items (name) VALUES ('semi;colon'), (E'quote\\';still');
     expect((await run()).exitCode).toBe(0);
     expect(await db.sql(`SELECT tenant_t0001.alpha_label(7) AS label`)).toEqual([{ label: 'item;7' }]);
     expect((await db.sql<{ name: string }>(`SELECT name FROM tenant_t0001.alpha_items ORDER BY id`)).map((r) => r.name)).toEqual(['seed', 'semi;colon', "quote';still"]);
+  });
+
+  it('never sends more than one statement in a query (a Citus coordinator refuses several)', async () => {
+    await run();
+    writeMigrations(dir, { 'tenant/003_two.sql': 'ALTER TABLE alpha_items ADD COLUMN a int;\nALTER TABLE alpha_items ADD COLUMN b int;\n' });
+    const recorded = countingPool(db.pool);
+    expect((await runMigrations({ pool: recorded.pool, modules: modulesOf(dir) })).exitCode).toBe(0);
+    expect(recorded.texts).toContain('ALTER TABLE alpha_items ADD COLUMN a int');
+    const several = recorded.texts.filter((text) => splitStatements(text).length > 1);
+    expect(several).toEqual([]);
   });
 
   it('runs a -- migrate:no-transaction file outside a transaction, records it, and leaves the session clean', async () => {

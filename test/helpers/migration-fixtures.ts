@@ -89,24 +89,30 @@ export async function catalogSnapshot(pool: pg.Pool): Promise<Record<string, unk
   return { schemas, relations, columns, definitions, data };
 }
 
-/** A pool that counts the queries sent through it (pool.query and its clients' query). */
-export function countingPool(pool: pg.Pool): { pool: pg.Pool; count: () => number } {
+/** A pool that counts the queries sent through it (pool.query and its clients' query), and keeps their text. */
+export function countingPool(pool: pg.Pool): { pool: pg.Pool; count: () => number; texts: string[] } {
   let count = 0;
+  const texts: string[] = [];
+  const record = (args: unknown[]) => {
+    count += 1;
+    const first = args[0] as string | { text?: string };
+    texts.push(typeof first === 'string' ? first : first?.text ?? '');
+  };
   const wrapQuery = <T extends { query: (...args: never[]) => unknown }>(target: T): T =>
     new Proxy(target, {
       get(object, key, receiver) {
-        if (key === 'query') return (...args: never[]) => { count += 1; return object.query(...args); };
+        if (key === 'query') return (...args: never[]) => { record(args); return object.query(...args); };
         const value = Reflect.get(object, key, receiver);
         return typeof value === 'function' ? value.bind(object) : value;
       },
     });
   const counted = new Proxy(pool, {
     get(object, key, receiver) {
-      if (key === 'query') return (...args: never[]) => { count += 1; return (object.query as (...a: never[]) => unknown)(...args); };
+      if (key === 'query') return (...args: never[]) => { record(args); return (object.query as (...a: never[]) => unknown)(...args); };
       if (key === 'connect') return async () => wrapQuery(await object.connect());
       const value = Reflect.get(object, key, receiver);
       return typeof value === 'function' ? value.bind(object) : value;
     },
   });
-  return { pool: counted, count: () => count };
+  return { pool: counted, count: () => count, texts };
 }
