@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// The kit is TypeScript run as is: register tsx's loader, then hand over to the CLI.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../cli/index.ts');
+// Where the kit's dev stack is installed (a generated module, this repository), the TypeScript
+// source runs through tsx. Where it is not (a foundation running `npx -p create-foundation-module
+// foundation-module migrate …`), the operator bundle runs: it needs nothing but Node.
+let tsx;
+try {
+  tsx = await import('tsx/esm/api');
+} catch {
+  tsx = undefined;
+}
+if (tsx) {
+  tsx.register();
+  await import('../cli/index.ts');
+} else {
+  await import('../dist/operator.js');
+}

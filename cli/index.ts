@@ -1,21 +1,19 @@
 /**
- * `foundation-module <command>`: parses argv once, then hands over to the command's file in
- * commands/. Every error a user can act on prints as one message (no stack) with the exit code it
- * carries (errors.ts: 1 a reported failure, 2 usage, 3 lock contention or quarantine).
+ * `foundation-module <command>`: every command, each in its own file in commands/ and parsing
+ * its own flags; run.ts dispatches and turns errors into messages and exit codes (errors.ts).
  */
 import { createRequire } from 'node:module';
-import mri from 'mri';
 import { devCommand } from './commands/dev.ts';
 import { generateCommand } from './commands/generate.ts';
 import { migrateCommand } from './commands/migrate.ts';
-import { NOT_YET_COMMANDS, notYet } from './commands/not-yet.ts';
+import { notYet } from './commands/not-yet.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { tenantsCommand } from './commands/tenants.ts';
-import { exitFor, UsageError } from './errors.ts';
+import { runProgram } from './run.ts';
 
 const KIT_VERSION: string = createRequire(import.meta.url)('../package.json').version;
 
-const HELP = `foundation-module <command> [options]
+export const HELP = `foundation-module <command> [options]
 
 Commands:
   dev [module dirs…]   Run the sandbox API and the Vite shell together, on the embedded
@@ -30,37 +28,23 @@ Commands:
   migrate <status|validate|up|down> [module dirs…]
                        Apply the modules' migrations to public and every tenant schema, in
                        parallel, resumable (foundation-module migrate --help for the options)
+  tenants <create|list|drop>
+                       Create, list and drop tenants (foundation-module tenants --help)
+  plugins <list|enable|disable|uninstall>
+                       Switch modules on and off, per tenant or globally (foundation-module plugins --help)
 
 Options:
   -h, --help           Show this help
 `;
 
-async function main(argv: string[]): Promise<number> {
-  // generate and migrate have flags of their own: hand them the raw arguments.
-  if (argv[0] === 'generate') return generateCommand(argv.slice(1));
-  if (argv[0] === 'migrate') return migrateCommand(argv.slice(1));
-  if (argv[0] === 'tenants') return tenantsCommand(argv.slice(1), KIT_VERSION);
-  if (argv[0] === 'plugins') return pluginsCommand(argv.slice(1), KIT_VERSION);
-  const args = mri(argv, {
-    boolean: ['help'],
-    string: ['port', 'api-port', 'sandbox-dir'],
-    alias: { h: 'help' },
-  });
-  const [command, ...rest] = args._;
-  if (args.help || !command) {
-    process.stdout.write(HELP);
-    return command || args.help ? 0 : 2;
-  }
-  if (command === 'dev') return devCommand({ ...args, _: rest });
-  if (NOT_YET_COMMANDS.includes(command)) notYet(command, KIT_VERSION);
-  throw new UsageError(`Unknown command "${command}". Run \`foundation-module --help\` for the list.`);
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const { exitCode, message, expected } = exitFor(error);
-    console.error(expected ? `foundation-module: ${message}` : message);
-    process.exit(exitCode);
+await runProgram({
+  help: HELP,
+  commands: {
+    dev: devCommand,
+    generate: generateCommand,
+    migrate: migrateCommand,
+    tenants: (argv) => tenantsCommand(argv, KIT_VERSION),
+    plugins: (argv) => pluginsCommand(argv, KIT_VERSION),
+    vendor: async () => notYet('vendor', KIT_VERSION),
   },
-);
+}, process.argv.slice(2));

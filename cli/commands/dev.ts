@@ -10,6 +10,7 @@
  *   dev/module-watcher.ts  which module files trigger a restart
  */
 import { concurrently } from 'concurrently';
+import mri from 'mri';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,13 +34,27 @@ export interface DevOptions {
   cwd?: string;
 }
 
-/** `dev [module dirs…] --port --api-port --sandbox-dir`, as cli/index.ts parsed it. */
-export function devCommand(args: { _: string[]; port?: string; 'api-port'?: string; 'sandbox-dir'?: string }): Promise<number> {
+const DEV_FLAGS = ['port', 'api-port', 'sandbox-dir'];
+
+/** `dev [module dirs…] [--port <n>] [--api-port <n>] [--sandbox-dir <dir>]` */
+export async function devCommand(argv: string[]): Promise<number> {
+  const args = mri(argv, { string: DEV_FLAGS, boolean: ['help'], alias: { h: 'help' } });
+  const unknown = Object.keys(args).find((key) => key !== '_' && key !== 'h' && key !== 'help' && !DEV_FLAGS.includes(key));
+  if (unknown) throw new UsageError(`Unknown option --${unknown} of dev. Run \`foundation-module --help\` for the options.`);
+  if (args.help) {
+    process.stdout.write('Usage: foundation-module dev [module dirs…] [--port <n>] [--api-port <n>] [--sandbox-dir <dir>]\n');
+    return 0;
+  }
+  const one = (flag: string) => {
+    const value = args[flag] as string | string[] | undefined;
+    if (Array.isArray(value)) throw new UsageError(`--${flag} is given ${value.length} times; give it once.`);
+    return value;
+  };
   return runDev({
-    moduleDirs: args._,
-    port: portFlag(args.port, '--port'),
-    apiPort: portFlag(args['api-port'], '--api-port'),
-    sandboxDir: args['sandbox-dir'],
+    moduleDirs: args._.map(String),
+    port: portFlag(one('port'), '--port'),
+    apiPort: portFlag(one('api-port'), '--api-port'),
+    sandboxDir: one('sandbox-dir'),
   });
 }
 

@@ -7,7 +7,6 @@ const MEANWHILE: Record<string, string> = {
   plugins: 'Until then, every module given to `dev` is enabled for every tenant.',
 };
 
-export const NOT_YET_COMMANDS = Object.keys(MEANWHILE);
 
 export function notYet(command: string, kitVersion: string): never {
   throw new CliError(`\`${command}\` is not in this kit version (${kitVersion}) yet. ${MEANWHILE[command]}`, 1);

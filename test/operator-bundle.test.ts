@@ -1,0 +1,71 @@
+/**
+ * A foundation that never installed the kit's dev stack: the kit packed as npm publishes it,
+ * installed alone into an empty project, and `foundation-module migrate` run from there. Only
+ * Node and the kit package: the operator bundle (dist/operator.js) carries pg and the rest.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseServers } from '../testing/databases.ts';
+import { REPO_ROOT } from './helpers/examples.ts';
+import { fixtureModule, migrationDb } from './helpers/migration-fixtures.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-operator-'));
+const foundation = path.join(tmp, 'foundation');
+const bin = path.join(foundation, 'node_modules', '.bin', 'foundation-module');
+let moduleDir: string;
+
+beforeAll(() => {
+  const packed = execFileSync('npm', ['pack', '--pack-destination', tmp, '--json'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const tarball = path.join(tmp, (JSON.parse(packed) as { filename: string }[])[0]!.filename);
+  fs.mkdirSync(foundation);
+  fs.writeFileSync(path.join(foundation, 'package.json'), '{ "name": "a-foundation", "private": true }\n');
+  execFileSync('npm', ['install', tarball, '--no-audit', '--no-fund', '--offline'], { cwd: foundation, encoding: 'utf8' });
+  // The module as vendored into a foundation: src/modules/<id>/, found from the foundation's root.
+  const made = fixtureModule('omega', { 'tenant/001_init.sql': 'CREATE TABLE omega_t (n int);\nINSERT INTO omega_t VALUES (1);\n' });
+  moduleDir = path.join(foundation, 'src', 'modules', 'omega');
+  fs.mkdirSync(path.dirname(moduleDir), { recursive: true });
+  fs.cpSync(made, moduleDir, { recursive: true });
+  fs.rmSync(made, { recursive: true, force: true });
+}, 180_000);
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function operator(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(bin, args, { cwd: foundation, encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', ...env }, timeout: 60_000 });
+}
+
+describe('the kit installed alone in a foundation', () => {
+  it('installs one package and nothing else', () => {
+    const installed = fs.readdirSync(path.join(foundation, 'node_modules')).filter((name) => !name.startsWith('.'));
+    expect(installed).toEqual(['create-foundation-module']);
+    expect(fs.existsSync(path.join(foundation, 'node_modules', 'create-foundation-module', 'dist', 'operator.js'))).toBe(true);
+  });
+
+  it.each(databaseServers().map((s) => [s.name, s] as const))('migrates the modules of src/modules on %s PostgreSQL with only Node and the kit', async (_name, server) => {
+    const db = await migrationDb(server.url, 3);
+    try {
+      const up = operator(['migrate', 'up', '--json'], { DATABASE_URL: db.database.url });
+      expect(up.status, up.stderr).toBe(0);
+      const summary = JSON.parse(up.stdout.trim().split('\n').at(-1)!);
+      expect(summary).toMatchObject({ event: 'summary', exitCode: 0, done: 3, applied: 3 });
+      expect(await db.sql('SELECT count(*)::int AS n FROM tenant_t0002.omega_t')).toEqual([{ n: 1 }]);
+      const status = operator(['migrate', 'status', '--database-url', db.database.url]);
+      expect(status.status).toBe(0);
+      expect(status.stdout).toMatch(/3 tenant\(s\) and the public schema; 4 target\(s\) up to date/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('says what needs the dev stack, and that the database must be given', () => {
+    const dev = operator(['dev']);
+    expect(dev.status).toBe(2);
+    expect(dev.stderr).toMatch(/`dev` needs the kit's dev stack .* not installed here/);
+    const noDatabase = operator(['migrate', 'status']);
+    expect(noDatabase.status).toBe(1);
+    expect(noDatabase.stderr).toMatch(/embedded PostgreSQL.*not installed.*DATABASE_URL/s);
+  });
+});
