@@ -3,6 +3,7 @@
  * (an option passed in code wins). docs/sandbox.md lists them. A value that can't be read stops
  * the start with a message naming the variable, rather than being silently ignored.
  */
+import { pluginIdProblem } from '../rules/index.ts';
 import { SandboxStartError } from './errors.ts';
 
 type Env = Record<string, string | undefined>;
@@ -57,4 +58,27 @@ export function isOrigin(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `FOUNDATION_DISABLED_PLUGINS`: plugin ids, separated by commas, that this process treats as
+ * switched off globally whatever the database says: a kill switch for when the database can't or
+ * shouldn't be written. A value that is not such a list refuses the start, since a kill switch
+ * silently ignored would leave the plugin on.
+ */
+export function disabledPluginsFromEnv(env: Env = process.env): string[] {
+  const raw = env.FOUNDATION_DISABLED_PLUGINS;
+  if (raw === undefined || raw.trim() === '') return [];
+  return checkedPluginIds(raw.split(',').map((part) => part.trim()), 'FOUNDATION_DISABLED_PLUGINS');
+}
+
+/** `ids` when each is a plugin id; else a start error naming `source` and the first bad id. */
+export function checkedPluginIds(ids: readonly string[], source: string): string[] {
+  for (const id of ids) {
+    const problem = pluginIdProblem(id);
+    if (problem) {
+      throw new SandboxStartError(`${source}: ${JSON.stringify(id)} is not a plugin id: it ${problem}. Give plugin ids separated by commas, e.g. FOUNDATION_DISABLED_PLUGINS=items,warehouse.`);
+    }
+  }
+  return [...new Set(ids)];
 }

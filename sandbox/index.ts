@@ -3,17 +3,21 @@
  * and is built by its own factory; tests build the same sandbox through `createSandbox`.
  */
 import type express from 'express';
+import type pg from 'pg';
 import { bootstrap, type BootstrapReport } from './bootstrap.ts';
 import { createCronScheduler } from './plugins/cron.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './data/database.ts';
 import { createEventBus } from './plugins/events.ts';
 import { createHttpApp } from './http/app.ts';
-import { corsOriginsFromEnv, devIdentityFromEnv, type CorsOrigins } from './env-settings.ts';
+import { createChangeHandler } from './change-handler.ts';
+import { startChangeListener } from './data/change-listener.ts';
+import { checkedPluginIds, corsOriginsFromEnv, devIdentityFromEnv, disabledPluginsFromEnv, type CorsOrigins } from './env-settings.ts';
 import { createIdentity, jwtSecretFor, type Identity } from './access/identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPluginContext } from './plugins/context.ts';
 import { loadPlugins, PluginLoadError, type LoadedPlugin } from './plugins/loader.ts';
 import { createRbac, type Rbac } from './access/rbac.ts';
+import { createEnablementCache, type EnablementCache } from './registry/enablement-cache.ts';
 import { createTenancy, type Tenancy } from './data/tenancy.ts';
 
 export interface SandboxOptions extends DatabaseOptions {
@@ -40,6 +44,18 @@ export interface SandboxOptions extends DatabaseOptions {
   seedDevData?: boolean;
   /** Run plugins' cron jobs on their schedules. @default false */
   runCron?: boolean;
+  /**
+   * Follow changes that other processes (the CLI, a second sandbox) make to tenants and plugin
+   * enablement, through LISTEN on `foundation_changes` (one connection of its own, outside the
+   * pool). Off, the caches change only through `refresh()` and `rebootstrap()`. @default true
+   */
+  listenForChanges?: boolean;
+  /**
+   * Plugin ids this process treats as disabled globally, whatever the database says (403
+   * `PLUGIN_DISABLED`). An invalid id refuses the start.
+   * @default FOUNDATION_DISABLED_PLUGINS (comma-separated), else none
+   */
+  disabledPlugins?: readonly string[];
   /** @default a pino logger at LOG_LEVEL (info) */
   logger?: Logger;
 }
@@ -50,14 +66,22 @@ export interface Sandbox {
   tenancy: Tenancy;
   rbac: Rbac;
   identity: Identity;
+  /** What the enablement gate asks: every loaded plugin's switches, in memory. */
+  enablement: EnablementCache;
   plugins: LoadedPlugin[];
   /** Whether dev identity is on (dev headers, /api/sandbox/*, the built-in secret). */
   devIdentity: boolean;
   /** What the start-up bootstrap did (migrations applied). */
   bootstrapReport: BootstrapReport;
-  /** Runs the bootstrap again (idempotent); returns what it did. */
+  /** Runs the bootstrap again (idempotent), then `refresh()`; returns what the bootstrap did. */
   rebootstrap(): Promise<BootstrapReport>;
-  /** Stops cron, ends the pool (unless passed in) and stops the embedded server (if started). */
+  /**
+   * Re-reads every cache (tenants, enablement) and takes on tenants created elsewhere, as after
+   * missed notifications. Needed only for changes made without a notification (plain SQL), or
+   * with `listenForChanges: false`.
+   */
+  refresh(): Promise<void>;
+  /** Stops cron and the change listener, ends the pool (unless passed in) and stops the embedded server (if started). */
   close(): Promise<void>;
 }
 
@@ -67,17 +91,47 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const {
     moduleDirs, devIdentityHeaders = devIdentityFromEnv(), jwtSecret: givenSecret = process.env.SANDBOX_JWT_SECRET,
     cors = true, corsOrigins = corsOriginsFromEnv(), bodyLimit = '1mb', seedDevData = true, runCron = false, logger = createLogger(),
+    listenForChanges = true, disabledPlugins: givenDisabled = disabledPluginsFromEnv(),
   } = options;
   // Settings are checked before anything starts: a production sandbox without a secret never comes up.
   const jwtSecret = jwtSecretFor({ secret: givenSecret, devIdentity: devIdentityHeaders });
+  const disabledPlugins = checkedPluginIds(givenDisabled, 'disabledPlugins');
   // Plugins are checked before any database is touched: a bad module costs no start-up.
   const plugins = await loadPlugins(moduleDirs);
+  // The kill switch may be set for a whole fleet, where not every process loads every plugin: said, not refused.
+  const strangers = disabledPlugins.filter((id) => !plugins.some((p) => p.meta.id === id));
+  if (strangers.length > 0) logger.warn({ disabledPlugins: strangers }, `the kill switch (FOUNDATION_DISABLED_PLUGINS) names plugins that are not loaded: ${strangers.join(', ')}`);
   const database = await openDatabase(options);
+  const stopping: (() => unknown)[] = [];
+  const stopChanges = async () => {
+    for (const stop of stopping.splice(0).reverse()) await stop();
+  };
   try {
     const { pool } = database;
     const tenancy = createTenancy({ pool, hintKnownTenants: devIdentityHeaders });
-    const runBootstrap = () => bootstrap({ pool, tenancy, plugins, logger, seedDevData });
-    const bootstrapReport = await runBootstrap();
+    const bootstrapReport = await bootstrap({ pool, tenancy, plugins, logger, seedDevData });
+    const enablement = createEnablementCache({ pool, pluginIds: plugins.map((p) => p.meta.id), disabledPlugins, logger });
+    stopping.push(() => enablement.close());
+    const changes = createChangeHandler({ pool, tenancy, enablement, plugins, logger });
+    stopping.push(() => changes.close());
+    // Listening before the first reading: a change committed in between is then read twice, never missed.
+    if (listenForChanges) {
+      const listener = await startChangeListener({
+        // The pool's own settings: the same database, user and session timeouts.
+        connection: { ...(pool.options as pg.ClientConfig) }, logger,
+        onChange: (change) => changes.apply(change),
+        onResync: () => void changes.resync().catch(() => {}), // the cache logs its failures and retries
+      });
+      stopping.push(() => listener.close());
+    }
+    await enablement.refresh();
+    await changes.start(bootstrapReport.skipped.map((s) => s.tenant));
+    const refresh = () => changes.resync();
+    const runBootstrap = async () => {
+      const report = await bootstrap({ pool, tenancy, plugins, logger, seedDevData });
+      await refresh();
+      return report;
+    };
     const rbac = createRbac({ pool });
     const identity = createIdentity({ pool, tenancy, jwtSecret, devHeaders: devIdentityHeaders });
     const services = { pool, tenancy, rbac, events: createEventBus(logger), cron: createCronScheduler(logger), logger };
@@ -93,16 +147,18 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
     if (runCron) services.cron.start();
     // Minting tokens and listing identities only makes sense where dev identities are accepted.
-    const app = createHttpApp({ pool, plugins: mounted, identity, tenancy, rbac, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders });
+    const app = createHttpApp({ plugins: mounted, identity, tenancy, rbac, enablement, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders });
     return {
-      app, database, tenancy, rbac, identity, plugins, bootstrapReport, devIdentity: devIdentityHeaders,
-      rebootstrap: runBootstrap,
+      app, database, tenancy, rbac, identity, enablement, plugins, bootstrapReport, devIdentity: devIdentityHeaders,
+      rebootstrap: runBootstrap, refresh,
       close: async () => {
         services.cron.stop();
+        await stopChanges();
         await database.close();
       },
     };
   } catch (error) {
+    await stopChanges();
     await database.close();
     throw error;
   }

@@ -89,21 +89,27 @@ describe.each(databaseServers())('the items plugin over HTTP on $name PostgreSQL
     const admin = t.as('admin@sandbox.dev', 'acme');
     const { id: acmeId } = await t.sandbox.tenancy.get('acme');
     // Each switch is put back in `finally`: a failed assertion must not leave the plugin off for the next test.
+    // (`plugins disable` would notify the sandbox; a raw UPDATE needs its cache re-read.)
     await t.sql(`UPDATE sys_tenant_plugins SET enabled = false WHERE plugin_id = 'items' AND tenant_id = $1`, [acmeId]);
+    await t.sandbox.refresh(); // raw SQL sends no change notification
     try {
       const off = await admin.get(ITEMS).expect(403);
       expect(off.body.error).toMatchObject({ code: 'PLUGIN_DISABLED', pluginId: 'items', tenantId: acmeId });
       await t.as('admin@sandbox.dev', 'dev').get(ITEMS).expect(200);
     } finally {
       await t.sql(`UPDATE sys_tenant_plugins SET enabled = true WHERE plugin_id = 'items' AND tenant_id = $1`, [acmeId]);
+      await t.sandbox.refresh(); // raw SQL sends no change notification
     }
 
     await t.sql(`UPDATE sys_plugins SET enabled_global = false WHERE plugin_id = 'items'`);
+
+    await t.sandbox.refresh(); // raw SQL sends no change notification
     try {
       expect((await t.as('admin@sandbox.dev', 'dev').get(ITEMS).expect(403)).body.error.code).toBe('PLUGIN_DISABLED');
       await t.request.get('/api/plugins/items/health').expect(200);
     } finally {
       await t.sql(`UPDATE sys_plugins SET enabled_global = true WHERE plugin_id = 'items'`);
+      await t.sandbox.refresh(); // raw SQL sends no change notification
     }
     await admin.get(ITEMS).expect(200);
   });

@@ -146,8 +146,11 @@ export interface Tenancy {
    * tenant it nests as a savepoint on the same connection; inside another tenant's, it is refused.
    */
   withTenantTx<T>(tenantReference: string, run: (db: TenantDb) => Promise<T>): Promise<T>;
-  /** Forget cached tenants (after creating or dropping one). */
-  invalidate(): void;
+  /**
+   * Forget cached tenants (after creating, renaming or dropping one): those named by id, or all.
+   * A tenant never looked up is not cached, so a new one needs no call.
+   */
+  invalidate(tenantIds?: readonly string[]): void;
 }
 
 const TENANT_COLUMNS = 'id::text AS id, code, name, domain, schema_name AS schema';
@@ -224,9 +227,16 @@ export function createTenancy({ pool, hintKnownTenants = true }: TenancyOptions)
     findById: async (id) => (typeof id === 'string' && isUuid(id) ? find({ id: id.toLowerCase() }) : undefined),
     findByCode: async (code) => (tenantCodeProblem(code) ? undefined : find({ code })),
     get, resolve, list, withTenantTx,
-    invalidate: () => {
-      byId.clear();
-      byCode.clear();
+    invalidate: (tenantIds) => {
+      if (!tenantIds) {
+        byId.clear();
+        byCode.clear();
+        return;
+      }
+      const ids = new Set(tenantIds.map((id) => id.toLowerCase()));
+      for (const id of ids) byId.delete(id);
+      // By the cached value's id, not its code: a renamed tenant is cached under its old code.
+      for (const [code, tenant] of byCode) if (ids.has(tenant.id)) byCode.delete(code);
     },
   };
 }

@@ -4,13 +4,13 @@
  * envelope (error-envelope.ts).
  */
 import express, { type Request, type Router } from 'express';
-import type pg from 'pg';
 import type { Identity } from '../access/identity.ts';
 import type { Rbac } from '../access/rbac.ts';
 import type { Tenancy } from '../data/tenancy.ts';
 import type { CorsOrigins } from '../env-settings.ts';
 import { HttpError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { EnablementCache } from '../registry/enablement-cache.ts';
 import { corsPolicy } from './cors.ts';
 import { devRouter } from './dev-routes.ts';
 import { errorEnvelope } from './error-envelope.ts';
@@ -26,11 +26,12 @@ export interface MountedPlugin {
 }
 
 export interface HttpOptions {
-  pool: pg.Pool;
   plugins: MountedPlugin[];
   identity: Identity;
   tenancy: Tenancy;
   rbac: Rbac;
+  /** What the enablement gate asks (no query per request). */
+  enablement: EnablementCache;
   logger: Logger;
   /** Browser origins allowed to call the API (others get 403), or false to answer no CORS at all. @default 'loopback' */
   corsOrigins?: CorsOrigins | false;
@@ -41,7 +42,7 @@ export interface HttpOptions {
 }
 
 export function createHttpApp(options: HttpOptions): express.Express {
-  const { pool, plugins, identity, tenancy, rbac, logger, corsOrigins = 'loopback', bodyLimit = '1mb', devRoutes = true } = options;
+  const { plugins, identity, tenancy, rbac, enablement, logger, corsOrigins = 'loopback', bodyLimit = '1mb', devRoutes = true } = options;
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
@@ -60,7 +61,7 @@ export function createHttpApp(options: HttpOptions): express.Express {
     app.get(`${base}/health`, (_req, res) => {
       res.json({ ok: true, plugin: plugin.id, version: plugin.version });
     });
-    app.use(base, identity.middleware, pluginEnabled(pool, plugin.id), plugin.router);
+    app.use(base, identity.middleware, pluginEnabled(enablement, plugin.id), plugin.router);
   }
 
   app.use((req: Request) => {

@@ -1,9 +1,8 @@
 /** The host's small middleware, each a plain function (or a factory returning one). */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type pg from 'pg';
 import { HttpError } from '../errors.ts';
-import { pluginEnablement } from '../registry/enablement.ts';
+import type { EnablementCache } from '../registry/enablement-cache.ts';
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -17,15 +16,18 @@ export function requestId(req: Request, res: Response, next: NextFunction): void
 
 /**
  * Answers 403 `PLUGIN_DISABLED` (not 404) when the plugin is switched off globally (kill switch)
- * or for the caller's tenant, so a disabled module is told apart from a missing route.
+ * or for the caller's tenant, so a disabled module is told apart from a missing route. It asks
+ * the enablement cache, never the database: a change reaches it by notification (see
+ * data/change-listener.ts), so this gate costs no query per request.
  */
-export function pluginEnabled(pool: pg.Pool, pluginId: string) {
-  return async function pluginEnabledGate(req: Request, _res: Response, next: NextFunction): Promise<void> {
+export function pluginEnabled(enablement: Pick<EnablementCache, 'check'>, pluginId: string) {
+  return function pluginEnabledGate(req: Request, _res: Response, next: NextFunction): void {
     req.pluginId = pluginId;
     const tenantId = req.identity?.tenantId ?? null;
-    const enabled = await pluginEnablement(pool, pluginId, tenantId);
+    const enabled = enablement.check(pluginId, tenantId);
     if (!enabled.global || enabled.tenant === false) {
-      const scope = !enabled.global ? 'globally' : `for tenant ${req.identity!.tenantCode}`;
+      const scope = enabled.disabledBy === 'environment' ? 'globally (FOUNDATION_DISABLED_PLUGINS)'
+        : !enabled.global ? 'globally' : `for tenant ${req.identity!.tenantCode}`;
       throw new HttpError(403, 'PLUGIN_DISABLED', `Plugin ${pluginId} is disabled ${scope}.`, { pluginId, tenantId });
     }
     next();
