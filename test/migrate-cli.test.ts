@@ -72,6 +72,13 @@ describe('foundation-module migrate: arguments', () => {
     expect((error as Error).message).toMatch(message);
   });
 
+  it('parses the same way on every call in one process (mri must not grow the flag lists)', async () => {
+    for (let i = 0; i < 60; i += 1) {
+      const error = await migrateCommand(['up', dir, '--frobnicate'], { cwd: os.tmpdir(), write: () => {} }).then(() => undefined, (e: unknown) => e);
+      expect((error as Error).message).toMatch(/Unknown option --frobnicate/);
+    }
+  });
+
   it('refuses a module whose files break the rule with exit 1, naming the file, as a program', () => {
     const broken = module({ 'tenant/001_init.sql': 'SELECT 1;\n', 'tenant/003_gap.sql': 'SELECT 1;\n' });
     const run = migrate(['status', broken, '--database-url', 'postgres://nobody@127.0.0.1:1/none']);

@@ -38,7 +38,7 @@ const DEV_FLAGS = ['port', 'api-port', 'sandbox-dir'];
 
 /** `dev [module dirs…] [--port <n>] [--api-port <n>] [--sandbox-dir <dir>]` */
 export async function devCommand(argv: string[]): Promise<number> {
-  const args = mri(argv, { string: DEV_FLAGS, boolean: ['help'], alias: { h: 'help' } });
+  const args = mri(argv, { string: [...DEV_FLAGS], boolean: ['help'], alias: { h: 'help' } }); // a copy: mri appends aliases to it
   const unknown = Object.keys(args).find((key) => key !== '_' && key !== 'h' && key !== 'help' && !DEV_FLAGS.includes(key));
   if (unknown) throw new UsageError(`Unknown option --${unknown} of dev. Run \`foundation-module --help\` for the options.`);
   if (args.help) {

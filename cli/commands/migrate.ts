@@ -46,7 +46,8 @@ const BOOLEANS = ['dry-run', 'json', 'retry-quarantined', 'help'];
 const SUBCOMMANDS = ['status', 'validate', 'up', 'down'] as const;
 
 export async function migrateCommand(argv: string[], { cwd = process.cwd(), write = (line: string) => console.log(line) } = {}): Promise<number> {
-  const args = mri(argv, { boolean: BOOLEANS, string: STRINGS, alias: { h: 'help' } });
+  // Copies: mri appends aliases to the arrays it is given, and these are shared by every call.
+  const args = mri(argv, { boolean: [...BOOLEANS], string: [...STRINGS], alias: { h: 'help' } });
   const unknown = Object.keys(args).find((key) => key !== '_' && key !== 'h' && !STRINGS.includes(key) && !BOOLEANS.includes(key));
   if (unknown) throw new UsageError(`Unknown option --${unknown}. Run foundation-module migrate --help for the options.`);
   const [sub, ...dirs] = args._.map(String);
