@@ -55,6 +55,14 @@ describe('the kit installed alone in a foundation', () => {
       const status = operator(['migrate', 'status', '--database-url', db.database.url]);
       expect(status.status).toBe(0);
       expect(status.stdout).toMatch(/3 tenant\(s\) and the public schema; 4 target\(s\) up to date/);
+      // tenants and plugins run from the same bundle.
+      const created = operator(['tenants', 'create', 'zulu', '--database-url', db.database.url]);
+      expect(created.status, created.stderr).toBe(0);
+      const tenants = operator(['tenants', 'list', '--json', '--database-url', db.database.url]);
+      expect(JSON.parse(tenants.stdout).map((x: { code: string }) => x.code)).toContain('zulu');
+      const enabled = operator(['plugins', 'enable', 'omega', '--tenant', 'zulu', '--database-url', db.database.url]);
+      expect(enabled.status, enabled.stderr).toBe(0);
+      expect(await db.sql(`SELECT count(*)::int AS n FROM tenant_zulu.omega_t`)).toEqual([{ n: 1 }]);
     } finally {
       await db.close();
     }
