@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from './errors.ts';
+import { readModuleMigrations, type ModuleMigrations } from '../sandbox/migrations/plan.ts';
+import { CliError, UsageError } from './errors.ts';
 
 const isModule = (dir: string) => fs.existsSync(path.join(dir, 'plugin', 'index.ts'));
 
@@ -25,4 +26,18 @@ export function resolveModuleDirs(given: string[], cwd: string, command: string)
     if (found.length > 0) return found;
   }
   throw new UsageError(`No module in ${cwd}: run inside a module directory (one with plugin/index.ts), or name module directories: foundation-module ${command} path/to/module`);
+}
+
+/** The migrations of each module folder. Module files are the operator's input: a bad one is a failure (1), named, not a crash. */
+export function readModuleFolders(dirs: string[]): ModuleMigrations[] {
+  const modules = dirs.map((dir) => {
+    try {
+      return readModuleMigrations(dir);
+    } catch (error) {
+      throw new CliError((error as Error).message, 1);
+    }
+  });
+  const twice = modules.find((m, i) => modules.findIndex((o) => o.id === m.id) !== i);
+  if (twice) throw new CliError(`Two modules have the plugin id "${twice.id}": ${modules.filter((m) => m.id === twice.id).map((m) => m.dir).join(' and ')}.`, 1);
+  return modules;
 }

@@ -6,11 +6,11 @@
 import mri from 'mri';
 import { pluginIdProblem, tenantCodeProblem, UUID } from '../../rules/index.ts';
 import { openDatabase, type Database } from '../../sandbox/data/database.ts';
-import { readModuleMigrations, planUp, PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
+import { planUp, PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations } from '../../sandbox/migrations/runner.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { createOutput, planLines } from '../migrate/output.ts';
-import { resolveModuleDirs } from '../module-dirs.ts';
+import { readModuleFolders, resolveModuleDirs } from '../module-dirs.ts';
 
 export const MIGRATE_HELP = `Usage: foundation-module migrate <status|validate|up|down> [module dirs…] [options]
 
@@ -57,7 +57,7 @@ export async function migrateCommand(argv: string[], { cwd = process.cwd(), writ
   }
   if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`Unknown migrate command "${sub}": use ${SUBCOMMANDS.join(', ')}.`);
   const options = readOptions(args);
-  const modules = readModules(resolveModuleDirs(dirs, cwd, 'migrate'));
+  const modules = readModuleFolders(resolveModuleDirs(dirs, cwd, 'migrate'));
 
   const database = await openDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir, maxConnections: (options.concurrency ?? DEFAULT_CONCURRENCY) + 2 });
   const controller = new AbortController();
@@ -110,20 +110,6 @@ function planJson(plan: Awaited<ReturnType<typeof planUp>>): Record<string, unkn
       ...(w.blocked ? { blocked: w.blocked.reason, message: w.blocked.message } : {}),
     })),
   };
-}
-
-/** Module files are the operator's input: a bad one is a failure (1), named, not a crash. */
-function readModules(dirs: string[]): ModuleMigrations[] {
-  const modules = dirs.map((dir) => {
-    try {
-      return readModuleMigrations(dir);
-    } catch (error) {
-      throw new CliError((error as Error).message, 1);
-    }
-  });
-  const twice = modules.find((m, i) => modules.findIndex((o) => o.id === m.id) !== i);
-  if (twice) throw new CliError(`Two modules have the plugin id "${twice.id}": ${modules.filter((m) => m.id === twice.id).map((m) => m.dir).join(' and ')}.`, 1);
-  return modules;
 }
 
 function readOptions(args: Record<string, unknown>) {

@@ -11,12 +11,12 @@ import { openDatabase, type Database } from '../../sandbox/data/database.ts';
 import {
   createTenants, DEFAULT_TENANT_BATCH, domainProblem, dropTenant, listTenants, tenantNameProblem, type TenantCreation,
 } from '../../sandbox/data/tenants.ts';
-import { PlanError, readModuleMigrations, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
+import { PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations, type RunEvent, type RunReport } from '../../sandbox/migrations/runner.ts';
 import { installedPlugins } from '../../sandbox/registry/enablement.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { createOutput, summaryOf, table } from '../migrate/output.ts';
-import { resolveModuleDirs } from '../module-dirs.ts';
+import { readModuleFolders, resolveModuleDirs } from '../module-dirs.ts';
 
 export const TENANTS_HELP = `Usage: foundation-module tenants <create|list|drop> [options]
 
@@ -126,16 +126,7 @@ function findModules(given: string[] | undefined, cwd: string): Found {
     if (given || !(error instanceof UsageError)) throw error;
     return { modules: [], none: `no module folder in ${cwd} (nor under examples/ or src/modules/)` };
   }
-  const modules = dirs.map((dir) => {
-    try {
-      return readModuleMigrations(dir);
-    } catch (error) {
-      throw new CliError((error as Error).message, 1);
-    }
-  });
-  const twice = modules.find((m, i) => modules.findIndex((o) => o.id === m.id) !== i);
-  if (twice) throw new CliError(`Two modules have the plugin id "${twice.id}": ${modules.filter((m) => m.id === twice.id).map((m) => m.dir).join(' and ')}.`, 1);
-  return { modules };
+  return { modules: readModuleFolders(dirs) };
 }
 
 async function create({ pool }: Database, codes: string[], found: Found, options: Options, write: (line: string) => void): Promise<number> {

@@ -106,7 +106,10 @@ export function redact(url: string): string {
   }
 }
 
-/** Runs `run` between BEGIN and COMMIT on `client`; ROLLBACK and rethrow when it throws. */
+/**
+ * Runs `run` between BEGIN and COMMIT on `client`; ROLLBACK and rethrow when it throws. The error
+ * rethrown is `run`'s: a ROLLBACK that fails too (the connection is gone) would only hide it.
+ */
 export async function inTransaction<T>(client: pg.ClientBase, run: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
@@ -114,7 +117,7 @@ export async function inTransaction<T>(client: pg.ClientBase, run: () => Promise
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK');
+    await client.query('ROLLBACK').catch(() => {});
     throw error;
   }
 }

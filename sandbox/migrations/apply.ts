@@ -8,6 +8,7 @@
  * search_path is set with `set_config(…, true)`, which is `SET LOCAL`: it ends with the transaction.
  */
 import type pg from 'pg';
+import { inTransaction } from '../data/database.ts';
 import { quoteIdent } from '../data/tenancy.ts';
 import { splitStatements, type MigrationFile } from './files.ts';
 import { recordApplied, recordedChecksum, removeApplied, type LedgerKey } from './ledger.ts';
@@ -147,14 +148,3 @@ async function alreadyApplied(client: pg.ClientBase, work: TargetWork, file: Mig
   throw new TargetStop('failed', `Migration ${work.target.scope}/${file.name} of plugin "${work.module.id}" was changed after it ran in ${describeTarget(work.target)}: recorded sha256 ${recorded}, file now ${file.checksum}.`);
 }
 
-async function inTransaction<T>(client: pg.ClientBase, run: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  try {
-    const result = await run();
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
-}
