@@ -8,7 +8,6 @@
  *
  * Targets (issue 16): migrate ≤ 1.5× the floor; a no-op over 10,000 tenants < 1 s.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,7 @@ import { ensureSystemSchemaLocked } from '../sandbox/data/system-schema.ts';
 import { readModuleMigrations } from '../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations } from '../sandbox/migrations/runner.ts';
 import { createThrowawayDatabase } from '../testing/databases.ts';
+import { psqlAvailable, timePsqlScript } from './psql-floor.ts';
 
 const args = process.argv.slice(2);
 const TENANTS = Number(args[args.indexOf('--tenants') + 1] ?? 0) || Number(process.env.BENCH_TENANTS ?? 1000);
@@ -25,8 +25,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? DEFAULT_CONCURRENCY)
 /** The migration every tenant gets: two statements, as the issue's benchmark asks. */
 const MIGRATION = 'CREATE TABLE bench_items (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());\nCREATE INDEX bench_items_created_at_idx ON bench_items (created_at);\n';
 
-const psql = spawnSync('psql', ['--version'], { encoding: 'utf8' });
-if (psql.status !== 0) {
+if (!psqlAvailable()) {
   console.log('migrate bench: skipped, psql is not installed (it sends the floor script).');
   process.exit(0);
 }
@@ -51,16 +50,9 @@ async function provisioned(): Promise<{ url: string; drop: () => Promise<unknown
 }
 
 function floor(url: string): number {
-  const script = path.join(os.tmpdir(), `fm-bench-floor-${process.pid}.sql`);
-  const lines: string[] = ['\\set ON_ERROR_STOP on'];
+  const lines: string[] = [];
   for (let i = 1; i <= TENANTS; i += 1) lines.push(`SET search_path TO tenant_t${i}, public;`, MIGRATION);
-  fs.writeFileSync(script, lines.join('\n'));
-  const started = performance.now();
-  const run = spawnSync('psql', ['-q', '-X', '-f', script, url], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const seconds = (performance.now() - started) / 1000;
-  fs.rmSync(script, { force: true });
-  if (run.status !== 0) throw new Error(`psql failed: ${run.stderr}`);
-  return seconds;
+  return timePsqlScript(url, lines);
 }
 
 try {

@@ -9,7 +9,6 @@
  *
  * Target (issue 16): provisioning ≤ 2× the floor.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import { createTenants, DEFAULT_TENANT_BATCH } from '../sandbox/data/tenants.ts'
 import { readModuleMigrations } from '../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations } from '../sandbox/migrations/runner.ts';
 import { createThrowawayDatabase } from '../testing/databases.ts';
+import { psqlAvailable, timePsqlScript } from './psql-floor.ts';
 
 const args = process.argv.slice(2);
 const TENANTS = Number(args[args.indexOf('--tenants') + 1] ?? 0) || Number(process.env.BENCH_TENANTS ?? 1000);
@@ -29,7 +29,7 @@ const BATCH = Number(process.env.BENCH_BATCH ?? DEFAULT_TENANT_BATCH);
 const MIGRATION = 'CREATE TABLE bench_items (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());\nCREATE INDEX bench_items_created_at_idx ON bench_items (created_at);\n';
 const CODES = Array.from({ length: TENANTS }, (_, i) => `t${i + 1}`);
 
-if (spawnSync('psql', ['--version'], { encoding: 'utf8' }).status !== 0) {
+if (!psqlAvailable()) {
   console.log('provision bench: skipped, psql is not installed (it sends the floor script).');
   process.exit(0);
 }
@@ -51,19 +51,9 @@ async function prepared(): Promise<{ url: string; drop: () => Promise<unknown> }
 }
 
 function floor(url: string): number {
-  const script = path.join(os.tmpdir(), `fm-bench-provision-floor-${process.pid}.sql`);
-  const lines = [
-    '\\set ON_ERROR_STOP on',
-    `INSERT INTO sys_tenant (code, name, schema_name) SELECT 't' || g, 'T' || g, 'tenant_t' || g FROM generate_series(1, ${TENANTS}) g;`,
-  ];
+  const lines = [`INSERT INTO sys_tenant (code, name, schema_name) SELECT 't' || g, 'T' || g, 'tenant_t' || g FROM generate_series(1, ${TENANTS}) g;`];
   for (let i = 1; i <= TENANTS; i += 1) lines.push(`CREATE SCHEMA tenant_t${i};`, `SET search_path TO tenant_t${i}, public;`, MIGRATION);
-  fs.writeFileSync(script, lines.join('\n'));
-  const started = performance.now();
-  const run = spawnSync('psql', ['-q', '-X', '-f', script, url], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const seconds = (performance.now() - started) / 1000;
-  fs.rmSync(script, { force: true });
-  if (run.status !== 0) throw new Error(`psql failed: ${run.stderr}`);
-  return seconds;
+  return timePsqlScript(url, lines);
 }
 
 try {

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from '../../sandbox/data/database.ts';
 import { planUp, PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations } from '../../sandbox/migrations/runner.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { stopOnCtrlC } from '../interrupt.ts';
 import { createOutput, planLines } from '../migrate/output.ts';
 import { readModuleFolders, resolveModuleDirs } from '../module-dirs.ts';
 
@@ -60,19 +61,13 @@ export async function migrateCommand(argv: string[], { cwd = process.cwd(), writ
   const modules = readModuleFolders(resolveModuleDirs(dirs, cwd, 'migrate'));
 
   const database = await openDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir, maxConnections: (options.concurrency ?? DEFAULT_CONCURRENCY) + 2 });
-  const controller = new AbortController();
-  const stop = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-    console.error('foundation-module migrate: stopping after the targets in flight (Ctrl-C again to quit at once)…');
-  };
-  process.on('SIGINT', stop);
+  const interrupt = stopOnCtrlC('migrate', 'targets');
   try {
-    return await run(sub as (typeof SUBCOMMANDS)[number], modules, database, options, controller.signal, write);
+    return await run(sub as (typeof SUBCOMMANDS)[number], modules, database, options, interrupt.signal, write);
   } catch (error) {
     throw error instanceof PlanError ? new CliError(error.message, 1) : error;
   } finally {
-    process.off('SIGINT', stop);
+    interrupt.dispose();
     await database.close();
   }
 }

@@ -16,6 +16,8 @@ import { readStaticMeta, type StaticMeta } from '../../sandbox/plugins/static-me
 import { disablePlugin, enablePlugin, EnablementError, findTenants, installedPlugins, type TenantRef } from '../../sandbox/registry/enablement.ts';
 import { exportDirProblem, uninstallPlugin, UninstallError } from '../../sandbox/registry/uninstall.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { flagValues, singleFlagValue } from '../flag-values.ts';
+import { stopOnCtrlC } from '../interrupt.ts';
 import { table } from '../migrate/output.ts';
 import { resolveModuleDirs } from '../module-dirs.ts';
 
@@ -97,24 +99,17 @@ export async function pluginsCommand(argv: string[], kitVersion: string, { cwd =
   const found = sub === 'list' ? readModules(moduleDirs(options.modules, cwd, false)) : undefined;
   const database = await openDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir && path.resolve(cwd, options.sandboxDir), maxConnections: DEFAULT_CONCURRENCY + 2 });
   const out = (event: Record<string, unknown>, lines: () => string[]) => (options.json ? write(JSON.stringify(event)) : lines().forEach((line) => write(line)));
-  // As migrate: the first Ctrl-C lets the tenants in flight finish (what is done is then recorded), the second quits.
-  const controller = new AbortController();
-  const stop = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-    console.error(`foundation-module plugins: stopping after the tenants in flight (Ctrl-C again to quit at once)…`);
-  };
-  process.on('SIGINT', stop);
+  const interrupt = stopOnCtrlC('plugins', 'tenants');
   try {
     if (sub === 'list') return await list(database, found!, options, env, out);
     const tenants = options.tenants || options.all ? await resolveTenants(database, options) : undefined;
-    if (sub === 'enable') return await enable(database, module!, tenants, options, env, controller.signal, out);
+    if (sub === 'enable') return await enable(database, module!, tenants, options, env, interrupt.signal, out);
     if (sub === 'disable') return await disable(database, options.pluginId!, tenants, out);
-    return await uninstall(database, options, tenants!, module, cwd, controller.signal, out);
+    return await uninstall(database, options, tenants!, module, cwd, interrupt.signal, out);
   } catch (error) {
     throw error instanceof EnablementError || error instanceof UninstallError ? new CliError(error.message, 1) : error;
   } finally {
-    process.off('SIGINT', stop);
+    interrupt.dispose();
     await database.close();
   }
 }
@@ -266,19 +261,8 @@ function findModule(pluginId: string, dirs: string[]): ModuleMigrations {
 }
 
 function readOptions(sub: Subcommand, positional: string[], args: Record<string, unknown>) {
-  const values = (flag: string): string[] | undefined => {
-    const raw = args[flag];
-    if (raw === undefined) return undefined;
-    return (Array.isArray(raw) ? raw : [raw]).map((value) => {
-      if (typeof value !== 'string' || value === '') throw new UsageError(`--${flag} needs a value.`);
-      return value;
-    });
-  };
-  const one = (flag: string) => {
-    const given = values(flag);
-    if (given && given.length > 1) throw new UsageError(`--${flag} is given ${given.length} times; give it once.`);
-    return given?.[0];
-  };
+  const values = (flag: string) => flagValues(args, flag);
+  const one = (flag: string) => singleFlagValue(args, flag);
   const flag = (name: string) => {
     const raw = args[name];
     if (Array.isArray(raw)) throw new UsageError(`--${name} is given ${raw.length} times; give it once.`);

@@ -15,6 +15,8 @@ import { PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.
 import { DEFAULT_CONCURRENCY, runMigrations, type RunEvent, type RunReport } from '../../sandbox/migrations/runner.ts';
 import { installedPlugins } from '../../sandbox/registry/enablement.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { flagValues, singleFlagValue } from '../flag-values.ts';
+import { stopOnCtrlC } from '../interrupt.ts';
 import { createOutput, summaryOf, table } from '../migrate/output.ts';
 import { readModuleFolders, resolveModuleDirs } from '../module-dirs.ts';
 
@@ -132,16 +134,10 @@ function findModules(given: string[] | undefined, cwd: string): Found {
 async function create({ pool }: Database, codes: string[], found: Found, options: Options, write: (line: string) => void): Promise<number> {
   const started = performance.now();
   const out = createReporter(options.json, write);
-  const controller = new AbortController();
-  const stop = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-    console.error('foundation-module tenants: stopping after the batch or tenants in flight (Ctrl-C again to quit at once)…');
-  };
-  process.on('SIGINT', stop);
+  const interrupt = stopOnCtrlC('tenants', 'batch or tenants');
   try {
     const tenants = codes.map((code) => ({ code, name: options.name, domain: options.domain }));
-    const created = await createTenants({ pool, tenants, batch: options.batch, signal: controller.signal, onTenant: out.tenant });
+    const created = await createTenants({ pool, tenants, batch: options.batch, signal: interrupt.signal, onTenant: out.tenant });
     // A tenant whose schema went missing is not recreated empty: its ledger would then lie.
     const problems = new Map(created.filter((t) => t.state === 'failed' || !t.schemaExists)
       .map((t) => [t.code, t.error ?? `it exists, but its schema "${t.schema}" is missing: restore the schema, or drop the tenant and create it again`]));
@@ -156,8 +152,8 @@ async function create({ pool }: Database, codes: string[], found: Found, options
     for (const m of found.modules.filter((x) => !enabled.includes(x.id))) out.note(`Module ${m.id} (${m.dir}) is not installed and enabled globally: its migrations did not run.`);
 
     let report: RunReport | undefined;
-    if (toRun.length > 0 && ready.length > 0 && !controller.signal.aborted) {
-      report = await runMigrations({ pool, modules: toRun, tenants: ready, concurrency: options.concurrency, batch: options.batch, signal: controller.signal, onEvent: out.migration });
+    if (toRun.length > 0 && ready.length > 0 && !interrupt.signal.aborted) {
+      report = await runMigrations({ pool, modules: toRun, tenants: ready, concurrency: options.concurrency, batch: options.batch, signal: interrupt.signal, onEvent: out.migration });
       for (const r of report.results) if (r.outcome.state !== 'done') problems.set(r.work.target.tenantCode ?? 'public', `${r.outcome.state}: ${r.outcome.error}`);
       for (const w of report.blocked) problems.set(w.target.tenantCode ?? 'public', `${w.blocked!.reason}: ${w.blocked!.message}`);
     }
@@ -172,7 +168,7 @@ async function create({ pool }: Database, codes: string[], found: Found, options
     out.finish({ exitCode, ...counts, elapsedMs: Math.round(performance.now() - started), report, problems });
     return exitCode;
   } finally {
-    process.off('SIGINT', stop);
+    interrupt.dispose();
   }
 }
 
@@ -233,20 +229,12 @@ function readOptions(sub: Sub, args: Record<string, unknown>, codes: string[]) {
   const allowed: readonly string[] = OPTIONS[sub];
   const misplaced = STRINGS.find((flag) => args[flag] !== undefined && !allowed.includes(flag) && flag !== 'database-url' && flag !== 'sandbox-dir');
   if (misplaced) throw new UsageError(`--${misplaced} is not an option of tenants ${sub}.`);
-  const values = (flag: string): string[] | undefined => {
-    const raw = args[flag];
-    if (raw === undefined) return undefined;
-    return (Array.isArray(raw) ? raw : [raw]).map((value) => {
-      if (typeof value !== 'string' || value === '') throw new UsageError(`--${flag} needs a value.`);
-      return value;
-    });
-  };
+  const values = (flag: string) => flagValues(args, flag);
   const one = (flag: string, problem: (value: string) => string | undefined = () => undefined) => {
-    const given = values(flag);
-    if (given && given.length > 1) throw new UsageError(`--${flag} is given ${given.length} times; give it once.`);
-    const why = given && problem(given[0]!);
-    if (why) throw new UsageError(`--${flag} ${JSON.stringify(given![0])} ${why}.`);
-    return given?.[0];
+    const given = singleFlagValue(args, flag);
+    const why = given !== undefined && problem(given);
+    if (why) throw new UsageError(`--${flag} ${JSON.stringify(given)} ${why}.`);
+    return given;
   };
   const integer = (flag: string, min: number, max: number) => {
     const text = one(flag);
