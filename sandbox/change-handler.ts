@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { isUuid } from '../rules/index.ts';
-import { notifyChange, type Change } from './data/changes.ts';
+import type { Change } from './data/changes.ts';
 import { inTransaction } from './data/database.ts';
 import type { Tenancy } from './data/tenancy.ts';
 import type { Logger } from './logger.ts';
@@ -142,9 +142,8 @@ export function createChangeHandler({ pool, tenancy, enablement, plugins, logger
     const client = await pool.connect();
     try {
       await inTransaction(client, async () => {
+        // Other sandboxes cache these rows too: the registry's triggers tell them.
         await recordTenantPlugins(client, installed, ids);
-        // Other sandboxes cache these rows too: they hear of them as of any enablement change.
-        for (const { meta } of installed) await notifyChange(client, { kind: 'enablement', pluginId: meta.id, tenantIds: ids });
       });
     } finally {
       client.release();
@@ -160,7 +159,8 @@ export function createChangeHandler({ pool, tenancy, enablement, plugins, logger
       const { rows } = await pool.query<{ id: string; code: string; recorded: boolean }>(
         `SELECT t.id::text AS id, t.code,
                 NOT EXISTS (SELECT 1 FROM unnest($1::text[]) AS p(id)
-                             WHERE NOT EXISTS (SELECT 1 FROM public.sys_tenant_plugins tp WHERE tp.tenant_id = t.id AND tp.plugin_id = p.id)) AS recorded
+                             WHERE NOT EXISTS (SELECT 1 FROM public.sys_tenant_plugins tp WHERE tp.tenant_id = t.id AND tp.plugin_id = p.id)
+                               AND NOT EXISTS (SELECT 1 FROM public.sys_tenant_plugin_uninstalls u WHERE u.tenant_id = t.id AND u.plugin_id = p.id)) AS recorded
            FROM public.sys_tenant t`, [installed]);
       const missed: string[] = [];
       for (const { id, code, recorded } of rows) {
@@ -183,7 +183,7 @@ export function createChangeHandler({ pool, tenancy, enablement, plugins, logger
         return;
       }
       // Refresh failures are logged, and retried, by the cache itself.
-      enablement.refresh([change.pluginId]).catch(() => {});
+      enablement.refresh(change.pluginId === undefined ? undefined : [change.pluginId]).catch(() => {});
     },
     async resync() {
       if (closed) return;

@@ -45,6 +45,27 @@ describe.each(databaseServers())('changes made by another process, on $name Post
     await t?.close();
   });
 
+  it('takes a write made with plain SQL (no NOTIFY of its own, as from psql) within one second: the registry tables notify', async () => {
+    try {
+      await other.query(SET_TENANT, [acmeId, false]);
+      await within(WITHIN_ONE_SECOND, 'acme answers 403 after a bare UPDATE', answers(403));
+      await other.query(SET_TENANT, [acmeId, true]);
+      await within(WITHIN_ONE_SECOND, 'acme answers 200 again', answers(200));
+      await other.query(SET_GLOBAL, [false]);
+      await within(WITHIN_ONE_SECOND, 'the kill switch pulled in psql', answers(403, 'dev'));
+      await other.query(SET_GLOBAL, [true]);
+      await within(WITHIN_ONE_SECOND, 'the kill switch released in psql', answers(200, 'dev'));
+      // A tenant renamed in psql: the sandbox forgets what it cached of it.
+      await other.query(`UPDATE sys_tenant SET name = 'Acme renamed' WHERE id = $1`, [acmeId]);
+      await within(WITHIN_ONE_SECOND, 'the new name is served', async () => {
+        const seen = (await t.sandbox.tenancy.get('acme')).name;
+        return { ok: seen === 'Acme renamed', seen };
+      });
+    } finally {
+      await putBack();
+    }
+  });
+
   it('switches a plugin off and on for one tenant within one second; health stays open', async () => {
     try {
       await t.as(ADMIN, 'acme').get(ITEMS).expect(200);

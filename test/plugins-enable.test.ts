@@ -201,29 +201,58 @@ describe.each(databaseServers())('foundation-module plugins enable|disable|list 
     }
   });
 
-  it('sends one NOTIFY per change, delivered at its commit (the change is visible when it arrives); a refusal sends none', async () => {
+  it('sends a NOTIFY for each change, delivered at its commit (the change is visible when it arrives); a refusal sends none', async () => {
     const probe = `SELECT p.enabled_global, (SELECT count(*)::int FROM sys_tenant_plugins tp WHERE tp.plugin_id = 'kappa' AND tp.enabled) AS "on"
                      FROM sys_plugins p WHERE p.plugin_id = 'kappa'`;
     const listener = await listenForChanges(db.database.url, probe);
+    /** What one command sent, once nothing more arrives for 300 ms. */
+    const sentBy = async (...args: string[]) => {
+      const from = listener.received.length;
+      const run = await plugins(...args);
+      for (let seen = -1; seen !== listener.received.length;) {
+        seen = listener.received.length;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      return { code: run.code, sent: listener.received.slice(from) };
+    };
     try {
-      expect((await plugins('enable', 'kappa', '--tenant', 't0001')).code).toBe(0);
+      const enableTenant = await sentBy('enable', 'kappa', '--tenant', 't0001');
       const t1 = await read.tenantId('t0001');
+      expect(enableTenant.code).toBe(0);
+      // Installing registers the plugin (its own commit), then switches it on for t0001.
+      expect(enableTenant.sent).toContainEqual({ change: { kind: 'plugins', pluginId: 'kappa' }, seen: [{ enabled_global: false, on: 0 }] });
+      expect(enableTenant.sent.at(-1)).toEqual({ change: { kind: 'enablement', pluginId: 'kappa', tenantIds: [t1] }, seen: [{ enabled_global: false, on: 1 }] });
+      expect(await sentBy('enable', 'kappa')).toEqual({ code: 0, sent: [{ change: { kind: 'enablement', pluginId: 'kappa' }, seen: [{ enabled_global: true, on: 1 }] }] });
+      expect(await sentBy('disable', 'kappa', '--tenant', 't0001')).toEqual({
+        code: 0, sent: [{ change: { kind: 'enablement', pluginId: 'kappa', tenantIds: [t1] }, seen: [{ enabled_global: true, on: 0 }] }],
+      });
+      expect(await sentBy('disable', 'kappa')).toEqual({ code: 0, sent: [{ change: { kind: 'enablement', pluginId: 'kappa' }, seen: [{ enabled_global: false, on: 0 }] }] });
+      // Nothing changes, nothing is sent.
+      expect(await sentBy('disable', 'kappa')).toEqual({ code: 0, sent: [] });
+      expect(await sentBy('enable', 'kappa', '--tenant', 'nope')).toEqual({ code: 1, sent: [] });
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('sends a change for a write made outside the kit (psql), from the registry tables\' triggers', async () => {
+    expect((await plugins('enable', 'kappa', '--tenant', 't0001', '--tenant', 't0002')).code).toBe(0);
+    const [t1, t2] = [await read.tenantId('t0001'), await read.tenantId('t0002')];
+    const listener = await listenForChanges(db.database.url, `SELECT count(*)::int AS "on" FROM sys_tenant_plugins WHERE plugin_id = 'kappa' AND enabled`);
+    try {
+      await db.pool.query(`UPDATE sys_tenant_plugins SET enabled = false WHERE plugin_id = 'kappa'`);
+      await listener.waitFor(1);
+      expect(listener.received[0]).toEqual({ change: { kind: 'enablement', pluginId: 'kappa', tenantIds: [t1, t2].sort() }, seen: [{ on: 0 }] });
+      await db.pool.query(`UPDATE sys_plugins SET enabled_global = true WHERE plugin_id = 'kappa'`);
       await listener.waitFor(2);
-      expect((await plugins('enable', 'kappa')).code).toBe(0);
+      expect(listener.received[1]!.change).toEqual({ kind: 'enablement', pluginId: 'kappa' });
+      await db.pool.query(`UPDATE sys_plugins SET updated_at = now() WHERE plugin_id = 'kappa'`);
       await listener.waitFor(3);
-      expect((await plugins('disable', 'kappa', '--tenant', 't0001')).code).toBe(0);
-      await listener.waitFor(4);
-      expect((await plugins('disable', 'kappa')).code).toBe(0);
-      await listener.waitFor(5);
-      expect((await plugins('enable', 'kappa', '--tenant', 'nope')).code).toBe(1);
+      expect(listener.received[2]!.change).toEqual({ kind: 'plugins', pluginId: 'kappa' });
+      // A statement that changes no row sends nothing.
+      await db.pool.query(`UPDATE sys_tenant_plugins SET enabled = true WHERE plugin_id = 'no-such-plugin'`);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(listener.received).toEqual([
-        { change: { kind: 'enablement', pluginId: 'kappa', tenantIds: [t1] }, seen: [{ enabled_global: false, on: 1 }] },
-        { change: { kind: 'plugins', pluginId: 'kappa' }, seen: [{ enabled_global: false, on: 1 }] },
-        { change: { kind: 'enablement', pluginId: 'kappa' }, seen: [{ enabled_global: true, on: 1 }] },
-        { change: { kind: 'enablement', pluginId: 'kappa', tenantIds: [t1] }, seen: [{ enabled_global: true, on: 0 }] },
-        { change: { kind: 'enablement', pluginId: 'kappa' }, seen: [{ enabled_global: false, on: 0 }] },
-      ]);
+      expect(listener.received).toHaveLength(3);
     } finally {
       await listener.close();
     }

@@ -29,7 +29,7 @@ export function createOutput({ json, tty, write }: OutputOptions): MigrateOutput
       if (event.type === 'planned') {
         const { plan, runnable, concurrency } = event;
         write(`${plan.direction === 'up' ? 'Applying' : 'Undoing'} migrations: ${runnable} target(s) to do, ${plan.upToDate} up to date, ${plan.work.length - runnable} blocked` +
-          (runnable > 0 ? `, ${concurrency} at a time` : '') + '.');
+          uninstalledNote(plan) + (runnable > 0 ? `, ${concurrency} at a time` : '') + '.');
         if (tty && runnable > 0) {
           bar = new SingleBar({ format: '  {bar} {value}/{total} targets | {failed} failed | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, etaBuffer: 50 });
           bar.start(runnable, 0, { failed: 0 });
@@ -55,7 +55,7 @@ export function createOutput({ json, tty, write }: OutputOptions): MigrateOutput
 function jsonEvent(event: RunEvent): Record<string, unknown> {
   if (event.type === 'planned') {
     return {
-      event: 'planned', direction: event.plan.direction, runnable: event.runnable, upToDate: event.plan.upToDate, concurrency: event.concurrency,
+      event: 'planned', direction: event.plan.direction, runnable: event.runnable, upToDate: event.plan.upToDate, uninstalled: event.plan.uninstalled, concurrency: event.concurrency,
       blocked: event.plan.work.filter((w) => w.blocked).map(targetJson),
     };
   }
@@ -86,7 +86,7 @@ export function summaryOf(report: RunReport): Record<string, unknown> {
     runId: report.runId, direction: report.plan.direction, exitCode: report.exitCode, elapsedMs: Math.round(report.elapsedMs),
     done: count('done'), failed: count('failed'), locked: count('locked'), blocked: report.blocked.length,
     quarantined: report.results.filter((r) => r.quarantined).length + report.blocked.filter((w) => w.blocked!.reason === 'quarantined').length,
-    upToDate: report.plan.upToDate, notStarted: report.notStarted,
+    upToDate: report.plan.upToDate, uninstalled: report.plan.uninstalled, notStarted: report.notStarted,
     applied: report.results.reduce((n, r) => n + r.outcome.applied.length, 0),
     failures: report.results.filter((r) => r.outcome.state !== 'done').map(resultJson),
     blockedTargets: report.blocked.map(targetJson),
@@ -125,11 +125,16 @@ export function table(rows: string[][]): string[] {
   return rows.map((row) => `  ${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}`);
 }
 
+/** Tenants where a plugin was uninstalled are left alone, and said so. */
+function uninstalledNote(plan: MigrationPlan): string {
+  return plan.uninstalled > 0 ? `, ${plan.uninstalled} left alone (plugin uninstalled there; \`plugins enable --tenant\` installs it again)` : '';
+}
+
 /** `status` and `up --dry-run`: the plan, per plugin and file, with the SQL when asked. */
 export function planLines(plan: MigrationPlan, { sql }: { sql: boolean }): string[] {
   const lines: string[] = [];
   const runnable = plan.work.filter((w) => !w.blocked);
-  lines.push(`${plan.tenants.length} tenant(s) and the public schema; ${plan.upToDate} target(s) up to date, ${runnable.length} with something to ${plan.direction === 'up' ? 'apply' : 'undo'}, ${plan.work.length - runnable.length} blocked.`);
+  lines.push(`${plan.tenants.length} tenant(s) and the public schema; ${plan.upToDate} target(s) up to date, ${runnable.length} with something to ${plan.direction === 'up' ? 'apply' : 'undo'}, ${plan.work.length - runnable.length} blocked${uninstalledNote(plan)}.`);
   const byFile = new Map<string, { plugin: string; scope: string; file: TargetWork['files'][number]; targets: string[] }>();
   for (const w of runnable) {
     for (const file of w.files) {

@@ -5,11 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { CHANGE_TRIGGERS } from './changes.ts';
 
 export const SYSTEM_TABLES = [
   'sys_tenant', 'sys_user', 'sys_role', 'sys_permission', 'sys_role_permission', 'sys_user_role',
   'sys_plugins', 'sys_tenant_plugins', 'sys_plugin_migrations', 'sys_plugin_role_templates',
-  'sys_migration_runs', 'sys_migration_run_targets', 'sys_migration_quarantine',
+  'sys_migration_runs', 'sys_migration_run_targets', 'sys_migration_quarantine', 'sys_tenant_plugin_uninstalls',
 ] as const;
 
 const DDL = /* sql */ `
@@ -151,7 +152,17 @@ CREATE TABLE IF NOT EXISTS public.sys_plugin_role_templates (
   version      text NOT NULL,
   PRIMARY KEY (plugin_id, role_key, version)
 );
-`;
+
+-- A plugin uninstalled from a tenant stays so: the runner, the sandbox's start and its taking on
+-- of tenants leave the pair alone until \`plugins enable --tenant\` installs it again.
+CREATE TABLE IF NOT EXISTS public.sys_tenant_plugin_uninstalls (
+  tenant_id      uuid NOT NULL REFERENCES public.sys_tenant(id) ON DELETE CASCADE,
+  plugin_id      text NOT NULL,
+  data_dropped   boolean NOT NULL,
+  uninstalled_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant_id, plugin_id)
+);
+${CHANGE_TRIGGERS}`;
 
 /**
  * Rules added after the first release, as named constraints so that a database made by an older

@@ -7,7 +7,6 @@
  */
 import type pg from 'pg';
 import { defaultSchemaName, schemaNameProblem, tenantCodeProblem } from '../../rules/index.ts';
-import { notifyChange } from './changes.ts';
 import { ensureSystemSchemaLocked } from './system-schema.ts';
 import { assertSchemaName, quoteIdent } from './tenancy.ts';
 
@@ -88,7 +87,6 @@ export async function ensureTenant(client: pg.ClientBase, tenant: NewTenant): Pr
   const { rows } = await client.query<{ id: string; schema_name: string }>(
     'SELECT id::text AS id, schema_name FROM public.sys_tenant WHERE code = $1', [code]);
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(assertSchemaName(rows[0]!.schema_name))}`);
-  if (inserted.length > 0) await notifyChange(client, { kind: 'tenants', tenantIds: [rows[0]!.id] });
   return rows[0]!.id;
 }
 
@@ -199,7 +197,6 @@ async function insertBatch(client: pg.PoolClient, fresh: CheckedTenant[]): Promi
       }
     }
   }
-  if (ids.size > 0) await notifyChange(client, { kind: 'tenants', tenantIds: [...ids.values()] });
   return results;
 }
 
@@ -290,7 +287,6 @@ export async function dropTenant({ pool, code, confirm, lockTimeoutMs = 10_000 }
       }
       // Quarantine is kept by schema name, which a tenant created later with this code gets again.
       await client.query('DELETE FROM public.sys_migration_quarantine WHERE schema_name = $1', [tenant.schema]);
-      await notifyChange(client, { kind: 'tenants', tenantIds: [tenant.id] });
       await client.query('COMMIT');
       return { id: tenant.id, code, schema: tenant.schema, schemaExisted: tenant.exists };
     } catch (error) {

@@ -45,6 +45,8 @@ export interface LedgerDiff {
   differences: LedgerDifference[];
   unknownApplied: UnknownApplied[];
   quarantined: { pluginId: string; schema: string; failures: number; error: string | null }[];
+  /** (plugin, tenant) pairs left out because the plugin was uninstalled there (`sys_tenant_plugin_uninstalls`). */
+  uninstalled: number;
 }
 
 /**
@@ -58,16 +60,17 @@ export async function readLedgerDiff(db: pg.Pool | pg.ClientBase, expected: Expe
     tenantCodes ?? null, [...new Set(expected.map((e) => e.pluginId))],
   ];
   try {
-    const { rows } = await db.query<{ result: LedgerDiff }>(diffQuery(true), params);
+    const { rows } = await db.query<{ result: LedgerDiff }>(diffQuery({ quarantine: true, uninstalls: true }), params);
     return { ...rows[0]!.result, ledger: true };
   } catch (error) {
     if ((error as { code?: string }).code !== '42P01') throw error; // undefined_table
   }
-  // A database the runner never wrote to (no ledger), or one of an older kit (no quarantine table).
-  const { rows: present } = await db.query<{ ledger: boolean; quarantine: boolean }>(
-    `SELECT to_regclass('public.sys_plugin_migrations') IS NOT NULL AS ledger, to_regclass('public.sys_migration_quarantine') IS NOT NULL AS quarantine`);
+  // A database the runner never wrote to (no ledger), or one of an older kit (no quarantine or uninstall table).
+  const { rows: present } = await db.query<{ ledger: boolean; quarantine: boolean; uninstalls: boolean }>(
+    `SELECT to_regclass('public.sys_plugin_migrations') IS NOT NULL AS ledger, to_regclass('public.sys_migration_quarantine') IS NOT NULL AS quarantine,
+            to_regclass('public.sys_tenant_plugin_uninstalls') IS NOT NULL AS uninstalls`);
   if (present[0]!.ledger) {
-    const { rows } = await db.query<{ result: LedgerDiff }>(diffQuery(present[0]!.quarantine), params);
+    const { rows } = await db.query<{ result: LedgerDiff }>(diffQuery(present[0]!), params);
     return { ...rows[0]!.result, ledger: true };
   }
   {
@@ -77,16 +80,19 @@ export async function readLedgerDiff(db: pg.Pool | pg.ClientBase, expected: Expe
     const differences = targets.flatMap((target) => expected.filter((e) => e.scope === target.scope).map((e) => ({
       pluginId: e.pluginId, scope: e.scope, tenantId: target.tenantId, tenantCode: target.tenantCode, schema: target.schema, name: e.name, recorded: null,
     })));
-    return { ledger: false, tenants, differences, unknownApplied: [], quarantined: [] };
+    return { ledger: false, tenants, differences, unknownApplied: [], quarantined: [], uninstalled: 0 };
   }
 }
 
-const diffQuery = (withQuarantine: boolean) => /* sql */ `
+const diffQuery = (tables: { quarantine: boolean; uninstalls: boolean }) => /* sql */ `
 WITH expected AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS e(plugin_id, scope, name, checksum)
 ), tenants AS (
   SELECT t.id, t.code, t.schema_name, EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = t.schema_name) AS schema_exists
     FROM public.sys_tenant t WHERE $5::text[] IS NULL OR t.code = ANY($5::text[])
+), uninstalled AS (
+  ${tables.uninstalls ? /* sql */ `SELECT u.tenant_id, u.plugin_id FROM public.sys_tenant_plugin_uninstalls u
+   WHERE u.plugin_id = ANY($6::text[]) AND u.tenant_id IN (SELECT id FROM tenants)` : 'SELECT NULL::uuid AS tenant_id, NULL::text AS plugin_id WHERE false'}
 )
 SELECT json_build_object(
   'tenants', (SELECT coalesce(json_agg(json_build_object('id', id, 'code', code, 'schema', schema_name, 'exists', schema_exists) ORDER BY code), '[]') FROM tenants),
@@ -105,7 +111,9 @@ SELECT json_build_object(
         FROM tenants t CROSS JOIN expected e
         LEFT JOIN public.sys_plugin_migrations m ON m.tenant_id = t.id AND m.scope = 'tenant' AND m.plugin_id = e.plugin_id AND m.name = e.name
        WHERE e.scope = 'tenant' AND m.checksum IS DISTINCT FROM e.checksum
+         AND NOT EXISTS (SELECT 1 FROM uninstalled u WHERE u.tenant_id = t.id AND u.plugin_id = e.plugin_id)
     ) d),
+  'uninstalled', (SELECT count(*) FROM uninstalled),
   'unknownApplied', (SELECT coalesce(json_agg(u), '[]') FROM (
       SELECT m.plugin_id AS "pluginId", m.scope::text AS scope, m.name, count(*) AS targets
         FROM public.sys_plugin_migrations m
@@ -113,7 +121,7 @@ SELECT json_build_object(
          AND NOT EXISTS (SELECT 1 FROM expected e WHERE e.plugin_id = m.plugin_id AND e.scope = m.scope::text AND e.name = m.name)
          AND (m.tenant_id IS NULL OR m.tenant_id IN (SELECT id FROM tenants))
        GROUP BY 1, 2, 3) u),
-  'quarantined', ${withQuarantine ? /* sql */ `(SELECT coalesce(json_agg(json_build_object('pluginId', q.plugin_id, 'schema', q.schema_name, 'failures', q.failures, 'error', q.error)), '[]')
+  'quarantined', ${tables.quarantine ? /* sql */ `(SELECT coalesce(json_agg(json_build_object('pluginId', q.plugin_id, 'schema', q.schema_name, 'failures', q.failures, 'error', q.error)), '[]')
     FROM public.sys_migration_quarantine q
    WHERE q.quarantined_at IS NOT NULL AND q.plugin_id = ANY($6::text[])
      AND (q.schema_name = 'public' OR q.schema_name IN (SELECT schema_name FROM tenants)))` : `'[]'::json`}

@@ -57,6 +57,8 @@ export interface MigrationPlan {
   tenants: { id: string; code: string; schema: string; exists: boolean }[];
   /** plugins × (public + tenants) targets that have nothing to do. */
   upToDate: number;
+  /** (plugin, tenant) targets left alone: the plugin was uninstalled there (`plugins enable --tenant` installs it again). */
+  uninstalled: number;
   /** Ledger rows whose file is gone from the module: `validate` reports them. */
   unknownApplied: UnknownApplied[];
 }
@@ -126,7 +128,9 @@ export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrati
   work.sort((a, b) => (a.target.scope === b.target.scope ? (a.target.tenantCode ?? '').localeCompare(b.target.tenantCode ?? '') || a.module.id.localeCompare(b.module.id) : a.target.scope === 'public' ? -1 : 1));
 
   const targets = chosen.length * (1 + diff.tenants.length);
-  return { direction: 'up', ledger: diff.ledger, work, tenants: diff.tenants, upToDate: targets - byTarget.size, unknownApplied: diff.unknownApplied };
+  return {
+    direction: 'up', ledger: diff.ledger, work, tenants: diff.tenants, upToDate: targets - byTarget.size - diff.uninstalled, uninstalled: diff.uninstalled, unknownApplied: diff.unknownApplied,
+  };
 }
 
 export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigrations[], options: PlanOptions = {}): Promise<MigrationPlan> {
@@ -162,7 +166,7 @@ export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigra
   }
   // Tenants before public: the reverse of up.
   work.sort((a, b) => (a.target.scope === b.target.scope ? (a.target.tenantCode ?? '').localeCompare(b.target.tenantCode ?? '') : a.target.scope === 'tenant' ? -1 : 1));
-  return { direction: 'down', ledger: true, work, tenants: [], upToDate: 0, unknownApplied: [] };
+  return { direction: 'down', ledger: true, work, tenants: [], upToDate: 0, uninstalled: 0, unknownApplied: [] };
 }
 
 function selectModules(modules: ModuleMigrations[], plugins: string[] | undefined): ModuleMigrations[] {

@@ -7,7 +7,6 @@
 import semver from 'semver';
 import type pg from 'pg';
 import { tenantCodeProblem } from '../../rules/index.ts';
-import { notifyChange, type Change } from '../data/changes.ts';
 import { inTransaction } from '../data/database.ts';
 import { ensureSystemSchemaLocked } from '../data/system-schema.ts';
 import { planUp, type ModuleMigrations } from '../migrations/plan.ts';
@@ -32,12 +31,16 @@ export async function pluginEnablement(db: pg.Pool | pg.ClientBase, pluginId: st
   return { global: row?.enabled_global === true, tenant: tenantId === null ? null : row?.enabled === true };
 }
 
-/** Marks each plugin as installed (and, when new, enabled) for each tenant at its current version. */
+/**
+ * Marks each plugin as installed (and, when new, enabled) for each tenant at its current version;
+ * not where it was uninstalled (`sys_tenant_plugin_uninstalls`): only `enablePlugin` undoes that.
+ */
 export async function recordTenantPlugins(client: pg.ClientBase, plugins: LoadedPlugin[], tenantIds: string[], { enableNewPlugins = true }: RegistryOptions = {}): Promise<void> {
   for (const { meta } of plugins) {
     await client.query(
       `INSERT INTO public.sys_tenant_plugins (tenant_id, plugin_id, enabled, version_installed)
-       SELECT unnest($1::uuid[]), $2, $3, $4
+       SELECT t.id, $2, $3, $4 FROM unnest($1::uuid[]) AS t(id)
+        WHERE NOT EXISTS (SELECT 1 FROM public.sys_tenant_plugin_uninstalls u WHERE u.tenant_id = t.id AND u.plugin_id = $2)
        ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET version_installed = EXCLUDED.version_installed, updated_at = now()
          WHERE sys_tenant_plugins.version_installed IS DISTINCT FROM EXCLUDED.version_installed`,
       [tenantIds, meta.id, enableNewPlugins, meta.version]);
@@ -92,16 +95,6 @@ export async function findTenants(db: pg.Pool | pg.ClientBase, codes: string[] |
   return { tenants: codes.flatMap((code) => byCode.get(code) ?? []), unknown: codes.filter((code) => !byCode.has(code)) };
 }
 
-/**
- * A NOTIFY payload must stay under 8000 bytes: past this many tenants the change names none, and
- * a listener refreshes the plugin's whole enablement.
- */
-const MAX_NOTIFIED_TENANTS = 100;
-
-export function enablementChange(pluginId: string, tenantIds?: string[]): Change {
-  return tenantIds === undefined || tenantIds.length > MAX_NOTIFIED_TENANTS ? { kind: 'enablement', pluginId } : { kind: 'enablement', pluginId, tenantIds };
-}
-
 export class EnablementError extends Error {
   override name = 'EnablementError';
 }
@@ -148,6 +141,11 @@ export async function enablePlugin({ pool, module, tenants, concurrency, signal 
     throw new EnablementError(`Plugin "${module.id}" is installed at ${newer}, newer than the module folder's ${module.version} (${module.dir}): nothing done. Use the module folder of the installed version or a newer one.`);
   }
   await ensureSystemSchemaLocked(pool);
+  // Named tenants where the plugin was uninstalled: this enable installs it there again.
+  if (tenants !== undefined) {
+    await pool.query('DELETE FROM public.sys_tenant_plugin_uninstalls WHERE plugin_id = $1 AND ($2::uuid[] IS NULL OR tenant_id = ANY($2::uuid[]))',
+      [module.id, tenants === 'all' ? null : tenants.map((t) => t.id)]);
+  }
   // Every tenant: the runner flips the version itself. A global enable migrates public only.
   const migrations = await runMigrations({
     pool, modules: [module], plugins: [module.id], concurrency, signal, tenants: tenants === undefined ? [] : tenants === 'all' ? undefined : tenants.map((t) => t.code),
@@ -189,13 +187,6 @@ export async function enablePlugin({ pool, module, tenants, concurrency, signal 
       : { rowCount: 0 };
     const { rows: [after] } = await client.query<{ enabled_global: boolean; version_installed: string }>(
       'SELECT enabled_global, version_installed FROM public.sys_plugins WHERE plugin_id = $1', [module.id]);
-    if (after) {
-      await notifyChange(client, enablementChange(module.id, named?.map((t) => t.id)));
-      // Installed or upgraded somewhere (not merely switched on): a new row, a new version, files applied.
-      const installedSomething = !before || previous.length < ready.length || previous.some((p) => p.version_installed !== module.version)
-        || (flipped ?? 0) > 0 || migrations.results.some((r) => r.outcome.applied.length > 0);
-      if (installedSomething) await notifyChange(client, { kind: 'plugins', pluginId: module.id });
-    }
     return { newlyInstalled: !before && after !== undefined, after, previous };
   });
 
@@ -251,7 +242,6 @@ export async function disablePlugin(pool: pg.Pool, pluginId: string, tenants?: T
         [pluginId, tenants.map((t) => t.id)]);
       states = tenants.map((t) => ({ ...t, state: !was.has(t.id) ? 'not-installed' : was.get(t.id) ? 'disabled' : 'already-disabled' }));
     }
-    await notifyChange(client, enablementChange(pluginId, tenants?.map((t) => t.id)));
     return { pluginId, wasEnabledGlobal: row.enabled_global, enabledGlobal: tenants === undefined ? false : row.enabled_global, tenants: states };
   });
 }

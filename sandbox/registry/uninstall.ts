@@ -12,13 +12,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { pluginIdProblem, tenantCodeProblem } from '../../rules/index.ts';
-import { notifyChange } from '../data/changes.ts';
 import { inTransaction } from '../data/database.ts';
 import { ensureSystemSchemaLocked } from '../data/system-schema.ts';
 import { assertSchemaName, quoteIdent } from '../data/tenancy.ts';
 import { planDown, type ModuleMigrations } from '../migrations/plan.ts';
 import { runMigrations, type RunReport } from '../migrations/runner.ts';
-import { enablementChange, installedPlugins, type TenantRef } from './enablement.ts';
+import { installedPlugins, type TenantRef } from './enablement.ts';
 
 export class UninstallError extends Error {
   override name = 'UninstallError';
@@ -179,10 +178,13 @@ export async function uninstallPlugin({ pool, pluginId, tenants, dropData = fals
     removed = await inTransaction(client, async () => {
       const { rows } = await client.query<{ tenant_id: string }>(
         'DELETE FROM public.sys_tenant_plugins WHERE plugin_id = $1 AND tenant_id = ANY($2::uuid[]) RETURNING tenant_id::text', [pluginId, tenants.map((t) => t.id)]);
+      // Remembered, so that no later `migrate up` or sandbox start installs it there again.
+      await client.query(
+        `INSERT INTO public.sys_tenant_plugin_uninstalls (tenant_id, plugin_id, data_dropped) SELECT unnest($2::uuid[]), $1, $3
+         ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET data_dropped = sys_tenant_plugin_uninstalls.data_dropped OR EXCLUDED.data_dropped, uninstalled_at = now()`,
+        [pluginId, tenants.map((t) => t.id), dropData]);
       // `version_installed` says every target is at that version: from the first file undone, none is.
       if (undoing) await client.query(`UPDATE public.sys_plugins SET version_installed = '0.0.0', updated_at = now() WHERE plugin_id = $1 AND version_installed <> '0.0.0'`, [pluginId]);
-      await notifyChange(client, enablementChange(pluginId, tenants.map((t) => t.id)));
-      await notifyChange(client, { kind: 'plugins', pluginId });
       return new Set(rows.map((r) => r.tenant_id));
     });
   } finally {
