@@ -208,7 +208,7 @@ describe.each(databaseServers())('foundation-module plugins enable|disable|list 
     /** What one command sent, once nothing more arrives for 300 ms. */
     const sentBy = async (...args: string[]) => {
       const from = listener.received.length;
-      const run = await plugins(...args);
+      const run = await plugins(args[0]!, ...args.slice(1));
       for (let seen = -1; seen !== listener.received.length;) {
         seen = listener.received.length;
         await new Promise((resolve) => setTimeout(resolve, 300));
