@@ -63,6 +63,20 @@ describe('the kit installed alone in a foundation', () => {
       const enabled = operator(['plugins', 'enable', 'omega', '--tenant', 'zulu', '--database-url', db.database.url]);
       expect(enabled.status, enabled.stderr).toBe(0);
       expect(await db.sql(`SELECT count(*)::int AS n FROM tenant_zulu.omega_t`)).toEqual([{ n: 1 }]);
+      // No TypeScript loader here and no manifest: enabled, and told that its permissions are not recorded.
+      expect(enabled.stdout).toMatch(/Warning: permissions and role templates of omega not recorded: .*module\.manifest\.json does not exist/);
+      fs.writeFileSync(path.join(moduleDir, 'module.manifest.json'), JSON.stringify({
+        id: 'omega', version: '1.0.0', permissions: ['omega.items.read'], roleTemplates: [{ key: 'OMEGA_VIEWER', displayName: 'Viewer', permissions: ['omega.items.read'] }],
+      }));
+      try {
+        const withManifest = operator(['plugins', 'enable', 'omega', '--tenant', 'zulu', '--database-url', db.database.url]);
+        expect(withManifest.status, withManifest.stderr).toBe(0);
+        expect(withManifest.stdout).toMatch(/Recorded 1 permission\(s\) and 1 role template\(s\) from its module\.manifest\.json\./);
+        expect(await db.sql(`SELECT permission FROM sys_permission WHERE plugin_id = 'omega'`)).toEqual([{ permission: 'omega.items.read' }]);
+        expect(await db.sql(`SELECT role_key FROM sys_plugin_role_templates WHERE plugin_id = 'omega'`)).toEqual([{ role_key: 'OMEGA_VIEWER' }]);
+      } finally {
+        fs.rmSync(path.join(moduleDir, 'module.manifest.json'));
+      }
     } finally {
       await db.close();
     }

@@ -12,6 +12,8 @@ import { openDatabase, type Database } from '../../sandbox/data/database.ts';
 import { disabledPluginsFromEnv } from '../../sandbox/env-settings.ts';
 import { readModuleMigrations, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, type RunReport } from '../../sandbox/migrations/runner.ts';
+import { MODULE_MANIFEST, ModuleCatalogError, readModuleCatalog, type ModuleCatalog } from '../../sandbox/plugins/catalog.ts';
+import { PluginLoadError } from '../../sandbox/plugins/loader.ts';
 import { readStaticMeta, type StaticMeta } from '../../sandbox/plugins/static-meta.ts';
 import { disablePlugin, enablePlugin, EnablementError, findTenants, installedPlugins, type TenantRef } from '../../sandbox/registry/enablement.ts';
 import { exportDirProblem, uninstallPlugin, UninstallError } from '../../sandbox/registry/uninstall.ts';
@@ -46,6 +48,10 @@ Options:
 Exit codes: 0 done, 1 a reported failure (unknown tenant, plugin not installed, a migration
 failed), 2 usage, 3 lock contention or quarantine (migrations).
 `;
+
+const NO_CATALOG = (module: ModuleMigrations) => `Warning: permissions and role templates of ${module.id} not recorded: this process can't load the module's ` +
+  `TypeScript and ${path.join(module.dir, MODULE_MANIFEST)} does not exist. Install tsx beside the module (npm install -D tsx) and run this again, ` +
+  `or write ${MODULE_MANIFEST} where it does load (docs/operations.md shows how). Until then its permissions are unknown, so denied.`;
 
 /** The kill switch that needs no database: read by every sandbox at its start (sandbox/env-settings.ts). */
 const DISABLED_PLUGINS_ENV = 'FOUNDATION_DISABLED_PLUGINS';
@@ -97,13 +103,14 @@ export async function pluginsCommand(argv: string[], kitVersion: string, { cwd =
   // The module is read (and its contract major checked) before the database is opened: a refused module writes nothing.
   const module = sub === 'enable' || options.dropData ? findModule(options.pluginId!, moduleDirs(options.modules, cwd, true)) : undefined;
   const found = sub === 'list' ? readModules(moduleDirs(options.modules, cwd, false)) : undefined;
+  const catalog = sub === 'enable' ? await catalogOf(module!, cwd) : undefined;
   const database = await openDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir && path.resolve(cwd, options.sandboxDir), maxConnections: DEFAULT_CONCURRENCY + 2 });
   const out = (event: Record<string, unknown>, lines: () => string[]) => (options.json ? write(JSON.stringify(event)) : lines().forEach((line) => write(line)));
   const interrupt = stopOnCtrlC('plugins', 'tenants');
   try {
     if (sub === 'list') return await list(database, found!, options, env, out);
     const tenants = options.tenants || options.all ? await resolveTenants(database, options) : undefined;
-    if (sub === 'enable') return await enable(database, module!, tenants, options, env, interrupt.signal, out);
+    if (sub === 'enable') return await enable(database, module!, catalog, tenants, options, env, interrupt.signal, out);
     if (sub === 'disable') return await disable(database, options.pluginId!, tenants, out);
     return await uninstall(database, options, tenants!, module, cwd, interrupt.signal, out);
   } catch (error) {
@@ -166,8 +173,18 @@ async function list(database: Database, { modules, problems }: ReturnType<typeof
   return killSwitch.problem ? 1 : 0;
 }
 
-async function enable(database: Database, module: ModuleMigrations, tenants: TenantRef[] | undefined, options: Options, env: NodeJS.ProcessEnv, signal: AbortSignal, out: Out): Promise<number> {
-  const report = await enablePlugin({ pool: database.pool, module, tenants: options.all ? 'all' : tenants, signal });
+/** The module's permissions and role templates, read before anything is written; a module whose code or manifest is wrong is refused. */
+async function catalogOf(module: ModuleMigrations, cwd: string): Promise<ModuleCatalog | undefined> {
+  try {
+    return await readModuleCatalog(module.dir, { cwd });
+  } catch (error) {
+    if (error instanceof ModuleCatalogError || error instanceof PluginLoadError) throw new CliError(`${error.message} Nothing done.`, 1);
+    throw error;
+  }
+}
+
+async function enable(database: Database, module: ModuleMigrations, catalog: ModuleCatalog | undefined, tenants: TenantRef[] | undefined, options: Options, env: NodeJS.ProcessEnv, signal: AbortSignal, out: Out): Promise<number> {
+  const report = await enablePlugin({ pool: database.pool, module, catalog, tenants: options.all ? 'all' : tenants, signal });
   const envOff = envKillSwitch(env).ids.includes(module.id);
   const failures = runFailures(report.migrations);
   const applied = report.migrations.results.reduce((n, r) => n + r.outcome.applied.length, 0);
@@ -175,6 +192,7 @@ async function enable(database: Database, module: ModuleMigrations, tenants: Ten
   const summary = {
     event: 'summary', command: 'enable', plugin: module.id, version: module.version, scope: tenants ? 'tenants' : 'global', newlyInstalled: report.newlyInstalled,
     enabledGlobal: report.enabledGlobal, versionInstalled: report.versionInstalled, disabledByEnv: envOff, migrationsApplied: applied, runId: report.migrations.runId, failures, exitCode: report.exitCode,
+    catalog: catalog ? { source: catalog.source, permissions: catalog.permissions.length, roleTemplates: catalog.roleTemplates.length } : null,
   };
   out(summary, () => {
     const lines = [tenants
@@ -183,6 +201,8 @@ async function enable(database: Database, module: ModuleMigrations, tenants: Ten
     if (report.tenants.length > 0) lines.push(...table([['tenant', 'state', 'version'], ...report.tenants.map((t) => [t.code, t.state, t.state === 'not-ready' ? '-' : module.version])]));
     if (tenants && !report.enabledGlobal) lines.push(`It stays off everywhere while it is switched off globally (the kill switch wins): foundation-module plugins enable ${module.id} switches it on.`);
     if (envOff) lines.push(`${DISABLED_PLUGINS_ENV} names ${module.id} here: a process started with it keeps the plugin off.`);
+    if (catalog) lines.push(`Recorded ${catalog.permissions.length} permission(s) and ${catalog.roleTemplates.length} role template(s) from its ${catalog.source === 'code' ? 'code' : MODULE_MANIFEST}.`);
+    else lines.push(NO_CATALOG(module));
     lines.push(...failures.map((f) => `  ${f}`));
     return lines;
   });

@@ -12,7 +12,8 @@ import { ensureSystemSchemaLocked } from '../data/system-schema.ts';
 import { planUp, type ModuleMigrations } from '../migrations/plan.ts';
 import { runMigrations, type RunReport } from '../migrations/runner.ts';
 import type { LoadedPlugin } from '../plugins/loader.ts';
-import type { RegistryOptions } from './plugins.ts';
+import type { ModuleCatalog } from '../plugins/catalog.ts';
+import { recordCatalog, type RegistryOptions } from './plugins.ts';
 
 export interface Enablement {
   /** False: switched off globally (or not installed), whatever the tenant. */
@@ -122,6 +123,8 @@ export interface EnableOptions {
   module: ModuleMigrations;
   /** Enable for these tenants (`all`: every tenant); leave out to switch the plugin on globally. */
   tenants?: TenantRef[] | 'all';
+  /** Its permissions and role templates, recorded with the enablement (plugins/catalog.ts). @default none recorded */
+  catalog?: ModuleCatalog;
   /** Passed to the migration runner. @default the runner's */
   concurrency?: number;
   signal?: AbortSignal;
@@ -133,7 +136,11 @@ export interface EnableOptions {
  * `sys_tenant_plugins.version_installed` of each tenant whose migrations completed, and
  * `sys_plugins.version_installed` once every target of the plugin is at the module's version.
  */
-export async function enablePlugin({ pool, module, tenants, concurrency, signal }: EnableOptions): Promise<EnableReport> {
+export async function enablePlugin({ pool, module, tenants, catalog, concurrency, signal }: EnableOptions): Promise<EnableReport> {
+  if (catalog && (catalog.id !== module.id || catalog.version !== module.version)) {
+    const fix = catalog.source === 'manifest' ? `Write ${module.dir}'s module.manifest.json again.` : 'Run the command in a process of its own (its code was loaded before at another version).';
+    throw new EnablementError(`The catalog read for plugin "${module.id}" ${module.version} is of "${catalog.id}" ${catalog.version} (from its ${catalog.source}): nothing done. ${fix}`);
+  }
   const [before] = await installedPlugins(pool, module.id);
   // An older folder would record its version over a schema that is already further on.
   const newer = before && (await installedVersions(pool, module.id)).find((v) => semver.valid(v) && semver.gt(v, module.version));
@@ -187,6 +194,7 @@ export async function enablePlugin({ pool, module, tenants, concurrency, signal 
       : { rowCount: 0 };
     const { rows: [after] } = await client.query<{ enabled_global: boolean; version_installed: string }>(
       'SELECT enabled_global, version_installed FROM public.sys_plugins WHERE plugin_id = $1', [module.id]);
+    if (after && catalog) await recordCatalog(client, catalog);
     return { newlyInstalled: !before && after !== undefined, after, previous };
   });
 

@@ -4,6 +4,7 @@
  * with nothing new changes no row.
  */
 import type pg from 'pg';
+import type { ModuleCatalog } from '../plugins/catalog.ts';
 import type { LoadedPlugin } from '../plugins/loader.ts';
 
 export interface RegistryOptions {
@@ -23,15 +24,26 @@ export async function recordPlugins(client: pg.ClientBase, plugins: LoadedPlugin
          SET api_version = EXCLUDED.api_version, version_installed = EXCLUDED.version_installed, updated_at = now()
          WHERE (sys_plugins.api_version, sys_plugins.version_installed) IS DISTINCT FROM (EXCLUDED.api_version, EXCLUDED.version_installed)`,
       [meta.id, meta.api, meta.version, enableNewPlugins]);
+    await recordCatalog(client, { id: meta.id, version: meta.version, permissions, roleTemplates });
+  }
+}
+
+/**
+ * The plugin's permissions and role templates as its module (at `version`) declares them: new
+ * permissions added, those it no longer declares removed (with their grants: an unknown
+ * permission is denied anyway), the version's role templates added beside earlier versions'.
+ */
+export async function recordCatalog(client: pg.ClientBase, catalog: Pick<ModuleCatalog, 'id' | 'version' | 'permissions' | 'roleTemplates'>): Promise<void> {
+  const { id, version, permissions, roleTemplates } = catalog;
+  await client.query(
+    `INSERT INTO public.sys_permission (permission, plugin_id)
+     SELECT unnest($1::text[]), $2 ON CONFLICT (permission) DO NOTHING`,
+    [permissions, id]);
+  await client.query('DELETE FROM public.sys_permission WHERE plugin_id = $2 AND NOT (permission = ANY($1::text[]))', [permissions, id]);
+  for (const template of roleTemplates) {
     await client.query(
-      `INSERT INTO public.sys_permission (permission, plugin_id)
-       SELECT unnest($1::text[]), $2 ON CONFLICT (permission) DO NOTHING`,
-      [permissions, meta.id]);
-    for (const template of roleTemplates) {
-      await client.query(
-        `INSERT INTO public.sys_plugin_role_templates (plugin_id, role_key, display_name, permissions, version)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-        [meta.id, template.key, template.displayName, template.permissions, meta.version]);
-    }
+      `INSERT INTO public.sys_plugin_role_templates (plugin_id, role_key, display_name, permissions, version)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [id, template.key, template.displayName, template.permissions, version]);
   }
 }
