@@ -1,17 +1,18 @@
 /**
  * A module's catalog, what the registries record of it besides its migrations: its permissions
  * and role templates. They are computed by its code (`export const permissions`, module.config.ts),
- * so an operator command reads them by loading that code when this process can run TypeScript
- * (tsx in this process, or installed beside the module or the current folder), else from
- * `module.manifest.json` in the module folder, written where the code could run (by `vendor`).
+ * so an operator command reads them by loading that code in a child process, with tsx (the kit's
+ * own from its source, or one installed beside the module or in the current folder), else from
+ * `module.manifest.json` in the module folder, written where the code could run.
  */
 import fs from 'node:fs';
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { permissionProblem, pluginIdProblem } from '../../rules/index.ts';
-import { checkPlugin, loadPlugins, PluginLoadError, type RoleTemplate } from './loader.ts';
+import { checkPlugin, PluginLoadError, type RoleTemplate } from './loader.ts';
 
 export interface ModuleCatalog {
   id: string;
@@ -31,15 +32,46 @@ export class ModuleCatalogError extends Error {
 
 /**
  * The catalog of the module in `dir`, or undefined when neither its code can be loaded here (no
- * TypeScript loader) nor a manifest is there. A module whose code loads but is invalid, or whose
- * manifest is malformed or of another version, throws: recording a wrong catalog is worse than none.
+ * tsx to be found) nor a manifest is there. A module whose code loads but is invalid, or whose
+ * manifest is malformed, throws: recording a wrong catalog is worse than none.
  */
 export async function readModuleCatalog(dir: string, { cwd = process.cwd() } = {}): Promise<ModuleCatalog | undefined> {
-  if (await canLoadTypeScript(dir, cwd)) {
-    const [plugin] = await loadPlugins([dir]);
-    return { id: plugin!.meta.id, version: plugin!.meta.version, permissions: plugin!.permissions, roleTemplates: plugin!.roleTemplates, source: 'code' };
-  }
+  const tsxHome = [dir, cwd, KIT_ROOT].find((from) => resolvesTsx(from));
+  if (tsxHome) return { ...(await catalogFromCode(path.resolve(dir), tsxHome)), source: 'code' };
   return readModuleManifest(dir);
+}
+
+/** The kit's own folder when it runs from its TypeScript source (its dev stack has tsx); none in the bundle. */
+const KIT_ROOT = import.meta.url.endsWith('.ts') ? fileURLToPath(new URL('../../', import.meta.url)) : undefined;
+/** The catalog printer: its source with tsx, else the bundle's build of it. */
+const PRINTER = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './print-catalog.ts' : './print-catalog.js', import.meta.url));
+
+function resolvesTsx(from: string | undefined): from is string {
+  if (!from) return false;
+  try {
+    createRequire(path.join(path.resolve(from), 'noop.js')).resolve('tsx');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads the module in a process of its own (print-catalog.ts), with the tsx found in `tsxHome`. */
+function catalogFromCode(dir: string, tsxHome: string): Promise<Omit<ModuleCatalog, 'source'>> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', PRINTER, dir], { cwd: path.resolve(tsxHome), maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '' } },
+      (error, stdout, stderr) => {
+        let printed: (Omit<ModuleCatalog, 'source'> & { error?: undefined }) | { error: string } | undefined;
+        try {
+          printed = JSON.parse(stdout);
+        } catch {
+          printed = undefined;
+        }
+        if (printed?.error !== undefined) return reject(new ModuleCatalogError(printed.error));
+        if (error || !printed) return reject(new ModuleCatalogError(`Module ${dir}: its code could not be loaded to read its permissions: ${(stderr || error?.message || 'no output').trim()}`));
+        resolve(printed as Omit<ModuleCatalog, 'source'>);
+      });
+  });
 }
 
 const ajv = new Ajv({ allErrors: true });
@@ -91,33 +123,3 @@ export function readModuleManifest(dir: string): ModuleCatalog | undefined {
   }
   return { ...parsed, permissions: [...new Set(parsed.permissions)], source: 'manifest' };
 }
-
-/**
- * Whether `import('….ts')` works in this process: already (tsx registered, as when the kit runs
- * from its source), or once tsx, found beside the module or in the current folder, is registered.
- */
-async function canLoadTypeScript(dir: string, cwd: string): Promise<boolean> {
-  if (typeScriptLoads) return true;
-  try {
-    await import(pathToFileURL(PROBE).href);
-    return (typeScriptLoads = true);
-  } catch {
-    // no loader yet
-  }
-  for (const from of [dir, cwd]) {
-    let api: string;
-    try {
-      api = createRequire(path.join(path.resolve(from), 'noop.js')).resolve('tsx/esm/api');
-    } catch {
-      continue;
-    }
-    const { register } = (await import(pathToFileURL(api).href)) as { register: () => unknown };
-    register();
-    return (typeScriptLoads = true);
-  }
-  return false;
-}
-
-let typeScriptLoads = false;
-/** A TypeScript file of the kit with no imports: it loads exactly when TypeScript does. */
-const PROBE = new URL('./typescript-probe.ts', import.meta.url).pathname;

@@ -138,7 +138,7 @@ export interface EnableOptions {
  */
 export async function enablePlugin({ pool, module, tenants, catalog, concurrency, signal }: EnableOptions): Promise<EnableReport> {
   if (catalog && (catalog.id !== module.id || catalog.version !== module.version)) {
-    const fix = catalog.source === 'manifest' ? `Write ${module.dir}'s module.manifest.json again.` : 'Run the command in a process of its own (its code was loaded before at another version).';
+    const fix = catalog.source === 'manifest' ? `Write ${module.dir}'s module.manifest.json again for this version.` : 'Its plugin/index.ts and module.config.ts disagree.';
     throw new EnablementError(`The catalog read for plugin "${module.id}" ${module.version} is of "${catalog.id}" ${catalog.version} (from its ${catalog.source}): nothing done. ${fix}`);
   }
   const [before] = await installedPlugins(pool, module.id);
