@@ -1,4 +1,4 @@
-import type { ModuleConfig } from 'create-foundation-module';
+import type { ModuleConfig } from 'create-foundation-module/contract';
 import manifest from './client/manifest.ts';
 import plugin, { permissions } from './plugin/index.ts';
 

@@ -6,7 +6,7 @@
 import { moduleVariant } from './examples.ts';
 
 const PROBES = `import { sql } from 'drizzle-orm';
-import type { PluginContext } from 'create-foundation-module';
+import type { PluginContext } from 'create-foundation-module/contract';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

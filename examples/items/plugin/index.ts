@@ -1,4 +1,4 @@
-import type { FoundationPlugin } from 'create-foundation-module';
+import type { FoundationPlugin } from 'create-foundation-module/contract';
 import { itemsPermissions, registerItemsRoutes } from './items.ts';
 
 /** Every permission this module checks: the one list module.config.ts and the host read. */

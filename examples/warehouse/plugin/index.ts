@@ -1,4 +1,4 @@
-import type { FoundationPlugin } from 'create-foundation-module';
+import type { FoundationPlugin } from 'create-foundation-module/contract';
 import { productsPermissions, registerProductsRoutes } from './products.ts';
 import { suppliersPermissions, registerSuppliersRoutes } from './suppliers.ts';
 

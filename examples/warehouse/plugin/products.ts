@@ -1,6 +1,6 @@
 import { desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { PluginContext } from 'create-foundation-module';
+import type { PluginContext } from 'create-foundation-module/contract';
 import { products } from '../shared/schema.ts';
 import { parseInput } from './validation.ts';
 

@@ -1,4 +1,4 @@
-import type { PluginContext } from 'create-foundation-module';
+import type { PluginContext } from 'create-foundation-module/contract';
 import type { z } from 'zod';
 
 /**

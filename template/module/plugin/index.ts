@@ -1,4 +1,4 @@
-import type { FoundationPlugin } from 'create-foundation-module';
+import type { FoundationPlugin } from 'create-foundation-module/contract';
 
 /** Every permission this module checks: the one list module.config.ts and the host read. */
 export const permissions: string[] = [

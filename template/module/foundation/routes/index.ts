@@ -6,7 +6,7 @@
  *   app.use(`/api/plugins/${plugin.meta.id}`, await createRoutes(foundationContextFor(plugin.meta)));
  */
 import { Router } from 'express';
-import type { PluginContext } from 'create-foundation-module';
+import type { PluginContext } from 'create-foundation-module/contract';
 import plugin from '../../plugin/index.ts';
 
 export { default as plugin, permissions } from '../../plugin/index.ts';
