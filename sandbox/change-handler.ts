@@ -1,13 +1,15 @@
 /**
  * What a change another process made does in this sandbox (data/change-listener.ts receives it):
- * tenants forgotten from the cache, plugin enablement re-read, and tenants created elsewhere taken
- * on: migrated and enabled for this sandbox's plugins, as the bootstrap does at start.
+ * tenants, users and permission sets forgotten from their caches, plugin enablement re-read, and
+ * tenants created elsewhere taken on: migrated and enabled for this sandbox's plugins, as the
+ * bootstrap does at start.
  */
 import type pg from 'pg';
 import { isUuid } from '../rules/index.ts';
 import type { Change } from './data/changes.ts';
 import { inTransaction } from './data/database.ts';
 import type { Tenancy } from './data/tenancy.ts';
+import type { AccessCaches } from './access/access-caches.ts';
 import type { Logger } from './logger.ts';
 import { readMigrations } from './migrations/files.ts';
 import type { ModuleMigrations } from './migrations/plan.ts';
@@ -23,6 +25,8 @@ export interface ChangeHandlerOptions {
   pool: pg.Pool;
   tenancy: Tenancy;
   enablement: EnablementCache;
+  /** The user and permission caches that `access` changes invalidate. @default none (nothing of access is cached) */
+  access?: Pick<AccessCaches, 'forget'>;
   plugins: LoadedPlugin[];
   logger: Logger;
 }
@@ -42,7 +46,7 @@ export interface ChangeHandler {
   close(): Promise<void>;
 }
 
-export function createChangeHandler({ pool, tenancy, enablement, plugins, logger }: ChangeHandlerOptions): ChangeHandler {
+export function createChangeHandler({ pool, tenancy, enablement, access, plugins, logger }: ChangeHandlerOptions): ChangeHandler {
   const modules: ModuleMigrations[] = plugins.map(({ meta, dir }) => ({
     id: meta.id, version: meta.version, api: meta.api, dir, files: { public: readMigrations(dir, 'public'), tenant: readMigrations(dir, 'tenant') },
   }));
@@ -174,6 +178,14 @@ export function createChangeHandler({ pool, tenancy, enablement, plugins, logger
     },
     apply(change) {
       if (closed) return;
+      if (change.kind === 'access') {
+        const userIds = uuids(change.userIds);
+        const tenantIds = uuids(change.tenantIds);
+        // A list that is not one of ids is no list: everything is forgotten, never too little.
+        const malformed = (change.userIds !== undefined && !userIds) || (change.tenantIds !== undefined && !tenantIds);
+        access?.forget(malformed ? undefined : { userIds, tenantIds });
+        return;
+      }
       if (change.kind === 'tenants') {
         const ids = uuids(change.tenantIds);
         tenancy.invalidate(ids);
@@ -188,6 +200,7 @@ export function createChangeHandler({ pool, tenancy, enablement, plugins, logger
     async resync() {
       if (closed) return;
       tenancy.invalidate();
+      access?.forget();
       await Promise.all([enablement.refresh(), takeOnLater()]);
     },
     async close() {

@@ -1,16 +1,23 @@
 /**
  * Who is calling. The sandbox accepts a bearer JWT (HS256, with `exp`; claims `sub` = user id or
  * email, `tid` = tenant id or code) and, with dev identity on, the headers `X-Tenant-Id` and
- * `X-User-Id`. Plugins never read either: they get the result through `ctx.auth(req)`, which a
- * foundation fills from its own authentication.
+ * `X-User-Id`. A request that names a user but no tenant is in the tenant its `Host` header names
+ * (`sys_tenant.domain`). Plugins never read any of it: they get the result through
+ * `ctx.auth(req)`, which a foundation fills from its own authentication. Users come from the user
+ * cache (access-caches.ts): a warm request costs no query.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { jwtVerify, SignJWT } from 'jose';
 import type pg from 'pg';
 import { emailProblem, isUuid, userKey } from '../../rules/index.ts';
 import { HttpError, SandboxStartError } from '../errors.ts';
 import type { ResolvedIdentity } from '../http/request-context.ts';
 import { currentConnection, type Tenancy } from '../data/tenancy.ts';
+import { createAccessCaches, type SandboxUser, type UserCache } from './access-caches.ts';
+import { createBearerTokens } from './bearer-tokens.ts';
+import type { CacheStats } from './bounded-cache.ts';
+import { domainOfHost } from './host-tenant.ts';
+
+export type { SandboxUser } from './access-caches.ts';
 
 export interface IdentityOptions {
   pool: pg.Pool;
@@ -19,12 +26,8 @@ export interface IdentityOptions {
   jwtSecret: string;
   /** Accept `X-Tenant-Id` / `X-User-Id`. Never in production. @default true */
   devHeaders?: boolean;
-}
-
-export interface SandboxUser {
-  id: string;
-  email: string;
-  name: string;
+  /** Where users are held; the sandbox shares one with its change handler. @default a cache of its own */
+  users?: UserCache;
 }
 
 export interface Identity {
@@ -37,6 +40,8 @@ export interface Identity {
   listUsers(): Promise<SandboxUser[]>;
   /** A token for `user` (id or email) in `tenant` (id or code), valid for `expiresIn`. */
   signDevToken(claims: { user: string; tenant: string }, expiresIn?: string): Promise<string>;
+  /** The user cache's counters, for metrics. */
+  stats(): CacheStats;
 }
 
 /** The secret every sandbox accepts in development; never accepted with dev identity off. */
@@ -63,20 +68,18 @@ export function jwtSecretFor({ secret, devIdentity }: { secret: string | undefin
 /** `Bearer <JWS compact token>` and nothing else: three base64url parts, one space after the scheme. */
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
-export function createIdentity({ pool, tenancy, jwtSecret, devHeaders = true }: IdentityOptions): Identity {
-  const key = new TextEncoder().encode(jwtSecret);
+export function createIdentity({ pool, tenancy, jwtSecret, devHeaders = true, users = createAccessCaches({ pool }).users }: IdentityOptions): Identity {
+  const tokens = createBearerTokens(jwtSecret);
   const USER_COLUMNS = 'id::text AS id, email, name';
 
   async function findUserById(id: string): Promise<SandboxUser | undefined> {
     if (typeof id !== 'string' || !isUuid(id)) return undefined;
-    const { rows } = await currentConnection(pool).query<SandboxUser>(`SELECT ${USER_COLUMNS} FROM public.sys_user WHERE id = $1::uuid`, [id]);
-    return rows[0];
+    return users.byId(id);
   }
 
   async function findUserByEmail(email: string): Promise<SandboxUser | undefined> {
     if (typeof email !== 'string' || emailProblem(email)) return undefined;
-    const { rows } = await currentConnection(pool).query<SandboxUser>(`SELECT ${USER_COLUMNS} FROM public.sys_user WHERE email = $1`, [email.toLowerCase()]);
-    return rows[0];
+    return users.byEmail(email.toLowerCase());
   }
 
   async function findUser(reference: string): Promise<SandboxUser | undefined> {
@@ -95,9 +98,7 @@ export function createIdentity({ pool, tenancy, jwtSecret, devHeaders = true }: 
       const token = BEARER.exec(authorization)?.[1];
       if (!token) throw new HttpError(401, 'INVALID_TOKEN', 'Authorization must be "Bearer <token>": the scheme, one space, one JWT, nothing after it.');
       try {
-        // A token without exp would be valid for ever: refused, whoever signed it.
-        const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'] });
-        return { user: stringClaim(payload.sub), tenant: stringClaim(payload.tid) };
+        return await tokens.verify(token);
       } catch (error) {
         throw new HttpError(401, 'INVALID_TOKEN', `The bearer token was refused: ${(error as Error).message}.`);
       }
@@ -113,10 +114,20 @@ export function createIdentity({ pool, tenancy, jwtSecret, devHeaders = true }: 
   async function middleware(req: Request, _res: Response, next: NextFunction): Promise<void> {
     const { user, tenant } = await claimsOf(req);
     if (!user && !tenant) return next();
-    if (!user || !tenant) {
-      throw new HttpError(401, 'UNAUTHENTICATED', `The request names a ${user ? 'user but no tenant' : 'tenant but no user'}: send both (X-Tenant-Id and X-User-Id, or a token with "tid" and "sub").`);
+    if (!user) {
+      throw new HttpError(401, 'UNAUTHENTICATED', 'The request names a tenant but no user: send both (X-Tenant-Id and X-User-Id, or a token with "tid" and "sub").');
     }
-    const tenantInfo = await tenancy.get(tenant);
+    const domain = domainOfHost(req.headers.host);
+    const hostTenant = domain === undefined ? null : await tenancy.resolve({ domain });
+    if (!tenant && !hostTenant) {
+      throw new HttpError(401, 'UNAUTHENTICATED', 'The request names a user but no tenant: send both (X-Tenant-Id and X-User-Id, or a token with "tid" and "sub"), or call the tenant\'s own domain.');
+    }
+    const tenantInfo = tenant ? await tenancy.get(tenant) : hostTenant!;
+    if (hostTenant && hostTenant.id !== tenantInfo.id) {
+      // A token of one tenant replayed at another's domain is refused, not quietly served as either.
+      throw new HttpError(403, 'TENANT_MISMATCH', `The request names tenant ${tenantInfo.code}, but its Host ${JSON.stringify(domain)} is tenant ${hostTenant.code}'s.`,
+        { tenant: tenantInfo.code, hostTenant: hostTenant.code });
+    }
     const found = await findUser(user);
     if (!found) {
       const what = userKey(user) ? 'does not exist' : 'is neither a user id (uuid) nor an email address';
@@ -127,14 +138,9 @@ export function createIdentity({ pool, tenancy, jwtSecret, devHeaders = true }: 
     next();
   }
 
-  async function signDevToken({ user, tenant }: { user: string; tenant: string }, expiresIn = '8h'): Promise<string> {
-    return new SignJWT({ tid: tenant }).setProtectedHeader({ alg: 'HS256' }).setSubject(user)
-      .setIssuedAt().setExpirationTime(expiresIn).sign(key);
+  async function signDevToken(claims: { user: string; tenant: string }, expiresIn = '8h'): Promise<string> {
+    return tokens.sign(claims, expiresIn);
   }
 
-  return { middleware, findUserById, findUserByEmail, findUser, listUsers, signDevToken };
-}
-
-function stringClaim(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
+  return { middleware, findUserById, findUserByEmail, findUser, listUsers, signDevToken, stats: () => users.stats() };
 }

@@ -1,7 +1,8 @@
 /**
  * Permission checks. A user holds a permission in a tenant when one of the user's roles in that
  * tenant grants it and the permission is in the catalog; anything else denies, including a
- * permission nobody declared.
+ * permission nobody declared. Answered from the permission cache (access-caches.ts): a warm
+ * request costs no query.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type pg from 'pg';
@@ -9,7 +10,9 @@ import type { RbacCapability } from '../contract.ts';
 import { inTransaction } from '../data/database.ts';
 import { HttpError } from '../errors.ts';
 import { permissionProblem } from '../../rules/index.ts';
-import { connect, currentConnection } from '../data/tenancy.ts';
+import { connect } from '../data/tenancy.ts';
+import { createAccessCaches, type PermissionCache } from './access-caches.ts';
+import type { CacheStats } from './bounded-cache.ts';
 
 export interface Rbac {
   can(who: { userId: string; tenantId: string }, permission: string): Promise<boolean>;
@@ -21,24 +24,32 @@ export interface Rbac {
    * must be in the catalog) and gives it to the user.
    */
   grant(who: { userId: string; tenantId: string }, roleKey: string, permissions: string[]): Promise<void>;
+  /** The permission cache's counters, for metrics. */
+  stats(): CacheStats;
 }
 
-const GRANTS = `
-  FROM public.sys_user_role ur
-  JOIN public.sys_role r ON r.id = ur.role_id
-  JOIN public.sys_role_permission rp ON rp.role_id = r.id
-  JOIN public.sys_permission p ON p.permission = rp.permission
- WHERE ur.user_id = $1 AND r.tenant_id = $2`;
+export interface RbacOptions {
+  pool: pg.Pool;
+  /** Where permission sets are held; the sandbox shares one with its change handler. @default a cache of its own */
+  permissions?: PermissionCache;
+  /** Told of every role this process writes, before the write's own notice comes back. */
+  onWrite?: (scope: { tenantIds: string[] }) => void;
+}
 
-export function createRbac({ pool }: { pool: pg.Pool }): Rbac {
-  async function can({ userId, tenantId }: { userId: string; tenantId: string }, permission: string): Promise<boolean> {
-    const { rows } = await currentConnection(pool).query<{ ok: boolean }>(`SELECT EXISTS (SELECT 1 ${GRANTS} AND rp.permission = $3) AS ok`, [userId, tenantId, permission]);
-    return rows[0]?.ok === true;
+export function createRbac({ pool, permissions, onWrite }: RbacOptions): Rbac {
+  if (!permissions) {
+    const own = createAccessCaches({ pool });
+    permissions = own.permissions;
+    onWrite ??= own.forget;
+  }
+  const cache = permissions;
+
+  async function can(who: { userId: string; tenantId: string }, permission: string): Promise<boolean> {
+    return (await cache.granted(who)).has(permission);
   }
 
-  async function permissionsOf({ userId, tenantId }: { userId: string; tenantId: string }): Promise<string[]> {
-    const { rows } = await currentConnection(pool).query<{ permission: string }>(`SELECT DISTINCT rp.permission ${GRANTS} ORDER BY 1`, [userId, tenantId]);
-    return rows.map((r) => r.permission);
+  async function permissionsOf(who: { userId: string; tenantId: string }): Promise<string[]> {
+    return [...(await cache.granted(who))].sort();
   }
 
   function requirePermission(permission: string): RequestHandler {
@@ -83,7 +94,9 @@ export function createRbac({ pool }: { pool: pg.Pool }): Rbac {
     } finally {
       client.release();
     }
+    // The role may be shared: every permission set of the tenant is forgotten, not only this user's.
+    onWrite?.({ tenantIds: [tenantId] });
   }
 
-  return { can, permissionsOf, forPlugin, grant };
+  return { can, permissionsOf, forPlugin, grant, stats: () => cache.stats() };
 }

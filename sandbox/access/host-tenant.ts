@@ -1,0 +1,22 @@
+/**
+ * The tenant a request's `Host` header names: the header without its port and trailing dot, in
+ * lower case, compared with `sys_tenant.domain`. Anything that is not a host name a tenant could
+ * have (an IP address, `[::1]`, a bad port, non-ASCII, too long, empty) names no tenant: it is
+ * never an error, since the Host header is also how a client reaches a server that has no tenants.
+ */
+import { domainProblem } from '../data/tenants.ts';
+
+/** A host name (253) with a port (6): anything longer is not one, and is not worth a regex. */
+const MAX_HOST_HEADER = 260;
+/** The name, and an optional port of digits; brackets (IPv6 literals) and a second colon never match. */
+const HOST_HEADER = /^([^:[\]]+?)(?::\d{1,5})?$/;
+
+/** The domain to look up for a `Host` header value, or undefined when it names no tenant. */
+export function domainOfHost(host: string | undefined): string | undefined {
+  if (typeof host !== 'string' || host.length === 0 || host.length > MAX_HOST_HEADER) return undefined;
+  const name = HOST_HEADER.exec(host)?.[1]?.toLowerCase();
+  if (!name) return undefined;
+  // `acme.example.com.` is the same name written fully qualified.
+  const domain = name.endsWith('.') ? name.slice(0, -1) : name;
+  return domainProblem(domain) ? undefined : domain;
+}
