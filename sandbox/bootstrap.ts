@@ -13,6 +13,7 @@ import type { Logger } from './logger.ts';
 import { readMigrations } from './migrations/files.ts';
 import type { ModuleMigrations } from './migrations/plan.ts';
 import { runMigrations } from './migrations/runner.ts';
+import { recordHostPermissions } from './observability/host-permissions.ts';
 import type { LoadedPlugin } from './plugins/loader.ts';
 import { recordTenantPlugins } from './registry/enablement.ts';
 import { recordPlugins } from './registry/plugins.ts';
@@ -43,6 +44,8 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
     await inTransaction(lock, async () => {
       await ensureSystemSchema(lock);
       await recordPlugins(lock, plugins);
+      // Before the seed: the dev admin is granted the whole catalog, the host's permissions included.
+      await recordHostPermissions(lock);
       if (seed) await seedDevData(lock);
     });
     tenancy.invalidate();

@@ -34,8 +34,9 @@ describe.each(databaseServers())('bootstrap on $name PostgreSQL', (server) => {
     const checksum = (await t.sql<{ checksum: string }>(`SELECT DISTINCT checksum FROM sys_plugin_migrations`)).map((r) => r.checksum);
     expect(checksum).toHaveLength(1);
     expect(checksum[0]).toMatch(/^[0-9a-f]{64}$/);
+    // The loaded plugins' permissions, and the host's own (admin.*: the admin API's).
     expect(await t.sql(`SELECT permission FROM sys_permission ORDER BY 1`)).toEqual(
-      ['items.items.create', 'items.items.delete', 'items.items.read', 'items.items.update'].map((permission) => ({ permission })));
+      ['admin.plugins.read', 'items.items.create', 'items.items.delete', 'items.items.read', 'items.items.update'].map((permission) => ({ permission })));
   });
 
   it('changes nothing when it runs again, in the same process or in a second sandbox', async () => {

@@ -1,7 +1,8 @@
 /**
  * The HTTP face of the host: one Express app, plugin routers mounted at `/api/plugins/<id>`
  * behind identity and the enablement gate, `/health` routes open, and every error handed to the
- * envelope (error-envelope.ts).
+ * envelope (error-envelope.ts). Each plugin request is logged and counted (observability/), and
+ * `/metrics` and `/api/admin/*` report the counts.
  */
 import express, { type Request, type Router } from 'express';
 import type { Identity } from '../access/identity.ts';
@@ -10,6 +11,10 @@ import type { Tenancy } from '../data/tenancy.ts';
 import type { CorsOrigins } from '../env-settings.ts';
 import { HttpError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { adminRouter } from '../observability/admin-routes.ts';
+import { metricsEndpoint, type Metrics } from '../observability/metrics.ts';
+import { createPluginStats, type PluginStats } from '../observability/plugin-stats.ts';
+import { requestLog } from '../observability/request-log.ts';
 import type { EnablementCache } from '../registry/enablement-cache.ts';
 import { corsPolicy } from './cors.ts';
 import { devRouter } from './dev-routes.ts';
@@ -39,13 +44,22 @@ export interface HttpOptions {
   bodyLimit?: string;
   /** Serve `/api/sandbox/*` (dev identities, tokens, `me`). @default true */
   devRoutes?: boolean;
+  /** Prometheus metrics, served at `GET /metrics`; none served when absent. */
+  metrics?: Metrics;
+  /** Per-plugin figures of the admin API. @default counted from this app's creation */
+  stats?: PluginStats;
 }
 
 export function createHttpApp(options: HttpOptions): express.Express {
-  const { plugins, identity, tenancy, rbac, enablement, logger, corsOrigins = 'loopback', bodyLimit = '1mb', devRoutes = true } = options;
+  const { plugins, identity, tenancy, rbac, enablement, logger, corsOrigins = 'loopback', bodyLimit = '1mb', devRoutes = true, metrics } = options;
+  const stats = options.stats ?? createPluginStats(plugins.map((p) => p.id));
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
+  // Before CORS and body parsing, so that the requests they refuse are logged and counted too.
+  app.use(requestLog({ logger, plugins, observers: metrics ? [stats.observe, metrics.observe] : [stats.observe] }));
+  // A scraper is no browser: no Origin, no CORS. A browser page elsewhere gets no CORS headers, so it can't read it.
+  if (metrics) app.get('/metrics', metricsEndpoint(metrics));
   if (corsOrigins !== false) app.use(corsPolicy(corsOrigins));
   app.use(requireJsonBody);
   app.use(express.json({ limit: bodyLimit, type: JSON_TYPES }));
@@ -55,6 +69,7 @@ export function createHttpApp(options: HttpOptions): express.Express {
   });
 
   if (devRoutes) app.use('/api/sandbox', devRouter(identity, tenancy, rbac, plugins));
+  app.use('/api/admin', adminRouter({ identity, rbac, stats }));
 
   for (const plugin of plugins) {
     const base = `/api/plugins/${plugin.id}`;
