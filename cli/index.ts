@@ -30,7 +30,7 @@ Commands:
                        parallel, resumable (foundation-module migrate --help for the options)
   tenants <create|list|drop>
                        Create, list and drop tenants (foundation-module tenants --help)
-  plugins <list|enable|disable|uninstall>
+  plugins <list|enable|disable|uninstall|config>
                        Switch modules on and off, per tenant or globally (foundation-module plugins --help)
 
 Options:

@@ -18,7 +18,7 @@ const HELP = `foundation-module <command> [options]   (operator commands; the de
 Commands:
   migrate <status|validate|up|down> [module dirs…]   foundation-module migrate --help
   tenants <create|list|drop>                         foundation-module tenants --help
-  plugins <list|enable|disable|uninstall>            foundation-module plugins --help
+  plugins <list|enable|disable|uninstall|config>            foundation-module plugins --help
 
 Give the database with --database-url or DATABASE_URL: without the dev stack there is no
 embedded PostgreSQL.

@@ -16,7 +16,10 @@ export interface PluginMeta {
   id: string;
   /** The plugin's own version, semver (`1.0.0`). */
   version: string;
-  /** The contract it is written against: `'1.x'`. */
+  /**
+   * The contract it is written against: `'1.x'` (any 1.x host), or `'1.<minor>'` when it uses what
+   * that minor added (`'1.1'`): a host of an older minor refuses it at load, naming both versions.
+   */
   api: string;
 }
 
@@ -47,6 +50,15 @@ export interface TenantInfo {
   schema: string;
 }
 
+/**
+ * How `resolveTenant` names a tenant: exactly one of its code or its domain (compared in lowercase).
+ * Both or neither is refused when called (kept loose here so that 1.0 callers still compile).
+ */
+export interface TenantQuery {
+  code?: string;
+  domain?: string;
+}
+
 /** Permission checks. Permissions are namespaced by plugin id: `<id>.<resource>.<action>`. */
 export interface RbacCapability {
   /**
@@ -57,25 +69,73 @@ export interface RbacCapability {
   require(permission: string): RequestHandler;
 }
 
-/** Plugin configuration: global values and per-tenant values, both JSON. */
+/**
+ * Plugin configuration: global values (`globalConfigSchema`) and per-tenant values
+ * (`configSchema`), both JSON, checked against the module's schema when written. A key that is not
+ * set reads as its schema `default`, else `undefined`.
+ */
 export interface ConfigCapability {
   getGlobal<T = unknown>(key: string): Promise<T | undefined>;
   getTenant<T = unknown>(tenantId: string, key: string): Promise<T | undefined>;
 }
 
-/** In-process events between plugins. Handlers run in registration order; a failing handler is logged. */
+/** What a handler learns of an event besides its payload. */
+export interface PluginEvent<T = unknown> {
+  /** `<emitting plugin id>.<event>`, e.g. `orders.placed`. */
+  name: string;
+  payload: T;
+  /** The tenant the emitter acted in: its tenant transaction's, else its request's; null outside both. */
+  tenantId: string | null;
+  /** Id of the plugin that emitted it. */
+  emittedBy: string;
+}
+
+export type EventHandler<T = unknown> = (payload: T, event: PluginEvent<T>) => Promise<void> | void;
+
+/**
+ * In-process events between plugins. A plugin emits only `<its id>.<event>` and may listen to any
+ * plugin's. Handlers run in registration order; a failing handler is logged. Emitted inside a
+ * tenant transaction, an event is delivered after its commit, and dropped on rollback.
+ */
 export interface EventsCapability {
-  on(name: string, handler: (payload: unknown) => Promise<void> | void): void;
-  emit(name: string, payload: unknown): Promise<void>;
+  on<T = unknown>(name: string, handler: EventHandler<T>): void;
+  emit(name: string, payload?: unknown): Promise<void>;
 }
 
-/** Scheduled jobs, cron syntax (`*\/5 * * * *`). A bad spec is refused at registration. */
+/** One run of a cron job: it runs once per tick in each tenant where the plugin is enabled. */
+export interface CronRun {
+  /** `sys_tenant.id` of the tenant this run is for. */
+  tenantId: string;
+  /** The tick this run belongs to (the same in every tenant of the tick): a key for idempotent work. */
+  scheduledAt: Date;
+}
+
+export type CronJob = (run: CronRun) => Promise<void> | void;
+
+/**
+ * Scheduled jobs, cron syntax (`*\/5 * * * *`, or six fields with seconds). A bad spec is refused
+ * at registration. A job never overlaps itself, and each tick runs on one process only.
+ */
 export interface CronCapability {
-  register(spec: string, job: (ctx: { tenantId?: string }) => Promise<void> | void): void;
+  register(spec: string, job: CronJob): void;
 }
 
-/** Structured log line tagged with the plugin id. */
-export type LogFn = (msg: string, meta?: Record<string, unknown>) => void;
+/** Structured fields of a log line. */
+export type LogMeta = Record<string, unknown>;
+
+/** Writes one structured log line at one level. */
+export type LogFn = (msg: string, meta?: LogMeta) => void;
+
+/**
+ * Structured logs tagged with the plugin id, and with `tenantId` and `requestId` when written during
+ * a request or a tenant transaction. Called directly, it logs at level `info`.
+ */
+export interface PluginLogger extends LogFn {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+}
 
 /** Everything a plugin may use. Capabilities only: no pool, no host internals. */
 export interface PluginContext {
@@ -86,11 +146,12 @@ export interface PluginContext {
   rbac: RbacCapability;
   /** Runs `run` in one transaction on the tenant's schema; commits on success, rolls back on throw. */
   withTenantTx<T>(tenantId: string, run: (db: TenantDb) => Promise<T>): Promise<T>;
-  resolveTenant(query: { domain?: string; code?: string }): Promise<TenantInfo | null>;
+  /** The tenant of `{ code }` or `{ domain }` (exactly one of them), or null when none matches. */
+  resolveTenant(query: TenantQuery): Promise<TenantInfo | null>;
   config: ConfigCapability;
   events: EventsCapability;
   cron: CronCapability;
-  log: LogFn;
+  log: PluginLogger;
   /**
    * An error to `throw` from a handler; the host answers `status` with
    * `{ error: { code, message, requestId, ...details } }`.
@@ -125,6 +186,12 @@ export interface ModuleConfig extends PluginMeta {
   permissions: string[];
   roleTemplates?: RoleTemplateDefinition[];
   nav?: NavEntry[];
-  /** JSON schema of the module's per-tenant configuration. */
+  /**
+   * JSON schema (draft-07, an object schema) of the module's per-tenant configuration
+   * (`ctx.config.getTenant`): writes are checked against it, and its property defaults are read
+   * for keys not set. Without it, tenant configuration can't be written.
+   */
   configSchema?: Record<string, unknown>;
+  /** The same for the module's global configuration (`ctx.config.getGlobal`). */
+  globalConfigSchema?: Record<string, unknown>;
 }

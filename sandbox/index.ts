@@ -5,7 +5,7 @@
 import type express from 'express';
 import type pg from 'pg';
 import { bootstrap, type BootstrapReport } from './bootstrap.ts';
-import { createCronScheduler } from './plugins/cron.ts';
+import { createCronScheduler, type CronScheduler } from './plugins/cron.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './data/database.ts';
 import { createEventBus } from './plugins/events.ts';
 import { createHttpApp } from './http/app.ts';
@@ -17,8 +17,11 @@ import { createLogger, type Logger } from './logger.ts';
 import { createPluginContext } from './plugins/context.ts';
 import { loadPlugins, PluginLoadError, type LoadedPlugin } from './plugins/loader.ts';
 import { createRbac, type Rbac } from './access/rbac.ts';
+import { createAccessCaches } from './access/access-caches.ts';
 import { createEnablementCache, type EnablementCache } from './registry/enablement-cache.ts';
 import { createTenancy, type Tenancy } from './data/tenancy.ts';
+import { cacheStatsProviders, createMetrics, type Metrics } from './observability/metrics.ts';
+import { createPluginStats, type PluginStats } from './observability/plugin-stats.ts';
 
 export interface SandboxOptions extends DatabaseOptions {
   /** Module directories to load (each holds plugin/index.ts). */
@@ -58,6 +61,11 @@ export interface SandboxOptions extends DatabaseOptions {
   disabledPlugins?: readonly string[];
   /** @default a pino logger at LOG_LEVEL (info) */
   logger?: Logger;
+  /**
+   * Serve Prometheus metrics at `GET /metrics`, with no identity: in production, scrape them on
+   * an internal port or behind protection (docs/observability.md). @default true
+   */
+  metrics?: boolean;
 }
 
 export interface Sandbox {
@@ -69,6 +77,12 @@ export interface Sandbox {
   /** What the enablement gate asks: every loaded plugin's switches, in memory. */
   enablement: EnablementCache;
   plugins: LoadedPlugin[];
+  /** What `GET /metrics` serves; undefined with `metrics: false` (or without prom-client installed). */
+  metrics: Metrics | undefined;
+  /** Per-plugin request figures, as `GET /api/admin/plugins/stats` answers them. */
+  pluginStats: PluginStats;
+  /** Plugins' cron jobs: scheduled with `runCron`; `runAll()` runs each once now, in every enabled tenant (tests). */
+  cron: CronScheduler;
   /** Whether dev identity is on (dev headers, /api/sandbox/*, the built-in secret). */
   devIdentity: boolean;
   /** What the start-up bootstrap did (migrations applied). */
@@ -76,7 +90,7 @@ export interface Sandbox {
   /** Runs the bootstrap again (idempotent), then `refresh()`; returns what the bootstrap did. */
   rebootstrap(): Promise<BootstrapReport>;
   /**
-   * Re-reads every cache (tenants, enablement) and takes on tenants created elsewhere, as after
+   * Re-reads every cache (tenants, users, permissions, enablement) and takes on tenants created elsewhere, as after
    * missed notifications. Needed only for changes made without a notification (plain SQL), or
    * with `listenForChanges: false`.
    */
@@ -91,7 +105,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const {
     moduleDirs, devIdentityHeaders = devIdentityFromEnv(), jwtSecret: givenSecret = process.env.SANDBOX_JWT_SECRET,
     cors = true, corsOrigins = corsOriginsFromEnv(), bodyLimit = '1mb', seedDevData = true, runCron = false, logger = createLogger(),
-    listenForChanges = true, disabledPlugins: givenDisabled = disabledPluginsFromEnv(),
+    listenForChanges = true, disabledPlugins: givenDisabled = disabledPluginsFromEnv(), metrics: metricsOn = true,
   } = options;
   // Settings are checked before anything starts: a production sandbox without a secret never comes up.
   const jwtSecret = jwtSecretFor({ secret: givenSecret, devIdentity: devIdentityHeaders });
@@ -112,7 +126,9 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     const bootstrapReport = await bootstrap({ pool, tenancy, plugins, logger, seedDevData });
     const enablement = createEnablementCache({ pool, pluginIds: plugins.map((p) => p.meta.id), disabledPlugins, logger });
     stopping.push(() => enablement.close());
-    const changes = createChangeHandler({ pool, tenancy, enablement, plugins, logger });
+    // Users and permission sets, shared by identity, RBAC and the change handler that keeps them true.
+    const access = createAccessCaches({ pool });
+    const changes = createChangeHandler({ pool, tenancy, enablement, access, plugins, logger });
     stopping.push(() => changes.close());
     // Listening before the first reading: a change committed in between is then read twice, never missed.
     if (listenForChanges) {
@@ -132,9 +148,11 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       await refresh();
       return report;
     };
-    const rbac = createRbac({ pool });
-    const identity = createIdentity({ pool, tenancy, jwtSecret, devHeaders: devIdentityHeaders });
-    const services = { pool, tenancy, rbac, events: createEventBus(logger), cron: createCronScheduler(logger), logger };
+    const rbac = createRbac({ pool, permissions: access.permissions, onWrite: access.forget });
+    const identity = createIdentity({ pool, tenancy, jwtSecret, devHeaders: devIdentityHeaders, users: access.users });
+    // Cron's run locks live on a connection of its own (the pool's settings), opened only when cron starts.
+    const cron = createCronScheduler(logger, { tenancy, enablement, locks: { connection: { ...(pool.options as pg.ClientConfig) } } });
+    const services = { pool, tenancy, rbac, events: createEventBus(logger), cron, logger };
     const mounted = [];
     for (const plugin of plugins) {
       const ctx = createPluginContext(plugin, services);
@@ -145,14 +163,22 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
       mounted.push({ id: plugin.meta.id, version: plugin.meta.version, name: plugin.name, router: ctx.router });
     }
-    if (runCron) services.cron.start();
+    if (runCron) {
+      services.cron.start();
+      stopping.push(() => services.cron.stop()); // also when a later step of the start fails
+    }
+    // Caches are wired by name once they count their hits (a `stats()` method); the others are skipped.
+    const caches = cacheStatsProviders({ tenants: tenancy, users: identity, permissions: rbac, enablement });
+    const metrics = metricsOn ? await createMetrics({ pool, caches, logger, pluginIds: mounted.map((p) => p.id) }) : undefined;
+    const pluginStats = createPluginStats(mounted.map((p) => p.id));
     // Minting tokens and listing identities only makes sense where dev identities are accepted.
-    const app = createHttpApp({ plugins: mounted, identity, tenancy, rbac, enablement, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders });
+    const app = createHttpApp({ plugins: mounted, identity, tenancy, rbac, enablement, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders, metrics, stats: pluginStats });
     return {
-      app, database, tenancy, rbac, identity, enablement, plugins, bootstrapReport, devIdentity: devIdentityHeaders,
+      app, database, tenancy, rbac, identity, enablement, plugins, bootstrapReport, devIdentity: devIdentityHeaders, metrics, pluginStats,
       rebootstrap: runBootstrap, refresh,
+      cron,
       close: async () => {
-        services.cron.stop();
+        await services.cron.stop();
         await stopChanges();
         await database.close();
       },

@@ -54,7 +54,7 @@ describe('the types-only contract entry', () => {
       } catch (error) {
         output = (error as { stdout: string }).stdout;
       }
-      expect(output.match(/error TS/g)?.length).toBe(4);
+      expect(output.match(/error TS/g)?.length).toBe(5);
     } finally {
       fs.rmSync(copy, { recursive: true, force: true });
     }

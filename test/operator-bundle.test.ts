@@ -67,6 +67,7 @@ describe('the kit installed alone in a foundation', () => {
       expect(enabled.stdout).toMatch(/Warning: permissions and role templates of omega not recorded: .*module\.manifest\.json does not exist/);
       fs.writeFileSync(path.join(moduleDir, 'module.manifest.json'), JSON.stringify({
         id: 'omega', version: '1.0.0', permissions: ['omega.items.read'], roleTemplates: [{ key: 'OMEGA_VIEWER', displayName: 'Viewer', permissions: ['omega.items.read'] }],
+        configSchema: { type: 'object', properties: { pageSize: { type: 'integer', minimum: 1, default: 20 } }, additionalProperties: false },
       }));
       try {
         const withManifest = operator(['plugins', 'enable', 'omega', '--tenant', 'zulu', '--database-url', db.database.url]);
@@ -74,6 +75,14 @@ describe('the kit installed alone in a foundation', () => {
         expect(withManifest.stdout).toMatch(/Recorded 1 permission\(s\) and 1 role template\(s\) from its module\.manifest\.json\./);
         expect(await db.sql(`SELECT permission FROM sys_permission WHERE plugin_id = 'omega'`)).toEqual([{ permission: 'omega.items.read' }]);
         expect(await db.sql(`SELECT role_key FROM sys_plugin_role_templates WHERE plugin_id = 'omega'`)).toEqual([{ role_key: 'OMEGA_VIEWER' }]);
+        // Configuration is checked against the manifest's schema, here too.
+        const set = operator(['plugins', 'config', 'omega', '--tenant', 'zulu', 'set', 'pageSize', '50', '--database-url', db.database.url]);
+        expect(set.status, set.stderr).toBe(0);
+        const refused = operator(['plugins', 'config', 'omega', '--tenant', 'zulu', 'set', 'pageSize', '-1', '--database-url', db.database.url]);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toMatch(/pageSize/);
+        expect(await db.sql(`SELECT tp.config FROM sys_tenant_plugins tp JOIN sys_tenant t ON t.id = tp.tenant_id WHERE t.code = 'zulu' AND tp.plugin_id = 'omega'`))
+          .toEqual([{ config: { pageSize: 50 } }]);
       } finally {
         fs.rmSync(path.join(moduleDir, 'module.manifest.json'));
       }

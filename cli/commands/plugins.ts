@@ -22,8 +22,10 @@ import { flagValues, singleFlagValue } from '../flag-values.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
 import { table } from '../migrate/output.ts';
 import { resolveModuleDirs } from '../module-dirs.ts';
+import { pluginsConfigCommand } from './plugins-config.ts';
 
 const help = (kitVersion: string) => `Usage: foundation-module plugins <list|enable|disable|uninstall> [<id>] [options]   (kit ${kitVersion})
+       foundation-module plugins config <id> [--tenant <code>] <list|get|set|unset> …
 
   list                   every installed plugin and every module folder found: versions, on/off
                          globally, tenants enabled, and whether ${DISABLED_PLUGINS_ENV} names it
@@ -32,6 +34,8 @@ const help = (kitVersion: string) => `Usage: foundation-module plugins <list|ena
   disable <id>           switch it off globally (the kill switch) or for --tenant/--all; deletes nothing
   uninstall <id>         remove it from --tenant/--all; its tables and data stay unless
                          --drop-data --confirm <id>
+  config <id> …          its configuration, global or --tenant: list, get, set, unset
+                         (foundation-module plugins config --help)
 
 Options:
   --tenant <code>        a tenant (repeat for more)
@@ -85,6 +89,8 @@ export interface PluginsCommandOptions {
 }
 
 export async function pluginsCommand(argv: string[], kitVersion: string, { cwd = process.cwd(), write = (line: string) => console.log(line), env = process.env }: PluginsCommandOptions = {}): Promise<number> {
+  // `config` reads its own arguments: its JSON values may start with "-", which mri takes for options.
+  if (argv[0] === 'config') return pluginsConfigCommand(argv.slice(1), kitVersion, { cwd, write });
   // Copies: mri pushes the aliases into the arrays it is given, so a shared one grows at every call.
   const args = mri(argv, { boolean: [...BOOLEANS], string: [...STRINGS], alias: { h: 'help' } });
   const unknown = Object.keys(args).find((key) => key !== '_' && key !== 'h' && !STRINGS.includes(key) && !BOOLEANS.includes(key));
@@ -94,7 +100,8 @@ export async function pluginsCommand(argv: string[], kitVersion: string, { cwd =
     write(help(kitVersion));
     return args.help ? 0 : 2;
   }
-  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`Unknown plugins command "${sub}": use ${SUBCOMMANDS.join(', ')}.`);
+  if (sub === 'config') throw new UsageError('Put plugins config first, its options after: foundation-module plugins config <id> [--tenant <code>] <list|get|set|unset> …');
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`Unknown plugins command "${sub}": use ${SUBCOMMANDS.join(', ')}, config.`);
   const options = readOptions(sub as Subcommand, positional, args);
   if (options.exportDir !== undefined) {
     const problem = exportDirProblem(path.resolve(cwd, options.exportDir));

@@ -1,6 +1,6 @@
 /**
  * A module's catalog, what the registries record of it besides its migrations: its permissions
- * and role templates. They are computed by its code (`export const permissions`, module.config.ts),
+ * and role templates, and the configuration schemas that `plugins config` checks values with. They are computed by its code (`export const permissions`, module.config.ts),
  * so an operator command reads them by loading that code in a child process, with tsx (the kit's
  * own from its source, or one installed beside the module or in the current folder), else from
  * `module.manifest.json` in the module folder, written where the code could run.
@@ -19,6 +19,10 @@ export interface ModuleCatalog {
   version: string;
   permissions: string[];
   roleTemplates: RoleTemplate[];
+  /** module.config.ts `configSchema` (tenant configuration), when declared. */
+  configSchema?: Record<string, unknown>;
+  /** module.config.ts `globalConfigSchema`, when declared. */
+  globalConfigSchema?: Record<string, unknown>;
   /** Where it was read: the module's code, or its manifest file. */
   source: 'code' | 'manifest';
 }
@@ -89,6 +93,8 @@ const checkManifest = ajv.compile<Omit<ModuleCatalog, 'source'>>({
         properties: { key: { type: 'string' }, displayName: { type: 'string' }, permissions: { type: 'array', items: { type: 'string' } } },
       },
     },
+    configSchema: { type: 'object' },
+    globalConfigSchema: { type: 'object' },
   },
 });
 
@@ -113,10 +119,10 @@ export function readModuleManifest(dir: string): ModuleCatalog | undefined {
     const problem = permissionProblem(parsed.id, permission);
     if (problem) throw new ModuleCatalogError(`${file}: permission ${JSON.stringify(permission)} ${problem}.`);
   }
-  // The same checks as for code: one list of permissions, templates granting only declared ones.
+  // The same checks as for code: one list of permissions, templates granting only declared ones, schemas ajv compiles.
   try {
     checkPlugin({ default: { meta: { id: parsed.id, version: parsed.version, api: '1.x' }, register() {} }, permissions: parsed.permissions },
-      { roleTemplates: parsed.roleTemplates }, dir);
+      { roleTemplates: parsed.roleTemplates, configSchema: parsed.configSchema, globalConfigSchema: parsed.globalConfigSchema }, dir);
   } catch (error) {
     if (error instanceof PluginLoadError) throw new ModuleCatalogError(`${file}: ${error.message}`);
     throw error;

@@ -1,17 +1,20 @@
 /**
  * Builds the `PluginContext` one plugin receives: the host's services narrowed to that plugin
- * (its router, its permissions, its log tag). Nothing in it exposes the pool or host internals.
+ * (its router, its permissions, its configuration, its log tag, its event namespace). Nothing in it
+ * exposes the pool or host internals.
  */
 import express, { type Request } from 'express';
 import type pg from 'pg';
-import type { PluginContext } from '../contract.ts';
+import type { PluginContext, TenantQuery } from '../contract.ts';
 import type { CronScheduler } from './cron.ts';
 import { HttpError } from '../errors.ts';
 import type { EventBus } from './events.ts';
 import type { Logger } from '../logger.ts';
 import { pluginConfig } from '../registry/config.ts';
 import type { LoadedPlugin } from './loader.ts';
+import { createPluginLogger } from './log.ts';
 import type { Rbac } from '../access/rbac.ts';
+import { requestScope, withTenantScope } from './scope.ts';
 import type { Tenancy } from '../data/tenancy.ts';
 
 export interface HostServices {
@@ -25,20 +28,38 @@ export interface HostServices {
 
 export function createPluginContext(plugin: LoadedPlugin, services: HostServices): PluginContext {
   const pluginId = plugin.meta.id;
-  const log = services.logger.child({ pluginId });
+  const { tenancy } = services;
+  const router = express.Router();
+  // First on the router: every handler after it runs knowing its request and tenant (logs, events).
+  router.use(requestScope);
   return {
-    router: express.Router(),
+    router,
     auth(req: Request) {
       if (!req.identity) throw new HttpError(401, 'UNAUTHENTICATED', 'This route needs a signed-in user in a tenant.');
       return { tenantId: req.identity.tenantId, userId: req.identity.userId };
     },
     rbac: services.rbac.forPlugin(pluginId, plugin.permissions),
-    withTenantTx: (tenantId, run) => services.tenancy.withTenantTx(tenantId, run),
-    resolveTenant: (query) => services.tenancy.resolve(query),
-    config: pluginConfig(services.pool, services.tenancy, pluginId),
+    withTenantTx: (tenantId, run) => withTenantScope(tenancy, tenantId, run),
+    resolveTenant: (query) => tenancy.resolve(checkTenantQuery(query)),
+    config: pluginConfig({ pool: services.pool, tenancy, pluginId, schemas: plugin.configSchemas, logger: services.logger }),
     events: services.events.forPlugin(pluginId),
     cron: services.cron.forPlugin(pluginId),
-    log: (msg, meta) => log.info(meta ?? {}, msg),
+    log: createPluginLogger(services.logger, pluginId),
     httpError: (status, code, message, details) => new HttpError(status, code, message, details),
   };
+}
+
+/**
+ * `{ code }` or `{ domain }`, exactly one. Two would be a guess at which wins, none a question
+ * with no answer. Most likely the plugin passed a client's query through, so the client is told
+ * (400); the values themselves are the tenancy's to judge (a malformed one finds no tenant).
+ */
+function checkTenantQuery(query: unknown): TenantQuery {
+  const given = query !== null && typeof query === 'object' ? (['code', 'domain'] as const).filter((key) => (query as TenantQuery)[key] !== undefined) : [];
+  if (given.length !== 1) {
+    const got = query == null ? String(query) : typeof query !== 'object' ? `a ${typeof query}` : given.length === 0 ? 'neither' : 'both';
+    throw new HttpError(400, 'INVALID_TENANT_QUERY', `A tenant is looked up by { code } or by { domain }, exactly one of them (got ${got}).`);
+  }
+  const { code, domain } = query as TenantQuery;
+  return given[0] === 'code' ? { code } : { domain };
 }

@@ -1,52 +1,152 @@
 /**
- * Scheduled plugin jobs on croner. Specs are checked when registered; jobs run only when the
- * scheduler is started (the dev server starts it, tests leave it off and call `runAll`), and an
- * overrunning job is not started twice.
+ * Scheduled plugin jobs on croner. A spec is checked when registered; jobs run only once the
+ * scheduler is started (the dev server starts it; tests call `runAll`).
+ *
+ * Each tick runs the job once per tenant where its plugin is enabled (the enablement cache, no
+ * query), with that tenant in scope. A job never overlaps itself in a process (croner `protect`),
+ * and of several processes on one database only one runs it: the one holding its advisory lock
+ * (run-locks.ts). A job that throws is logged with plugin and tenant, and the other tenants run.
  */
 import { Cron } from 'croner';
-import type { CronCapability } from '../contract.ts';
+import type { CronCapability, CronJob } from '../contract.ts';
+import type { Tenancy } from '../data/tenancy.ts';
 import type { Logger } from '../logger.ts';
+import type { EnablementCache } from '../registry/enablement-cache.ts';
+import { createRunLocks, jobLockKey, type RunLocks, type RunLocksOptions } from './run-locks.ts';
+import { inScope } from './scope.ts';
 
-type Job = (ctx: { tenantId?: string }) => Promise<void> | void;
+/** What running jobs needs of the host: the tenants, and which of them have the plugin on. */
+export interface CronHost {
+  tenancy: Pick<Tenancy, 'list'>;
+  enablement: Pick<EnablementCache, 'check'>;
+  /** The connection that holds the run locks, one of its own outside the pool. Without it, no lock is taken (one process only). */
+  locks?: RunLocksOptions;
+}
 
 export interface CronScheduler {
   forPlugin(pluginId: string): CronCapability;
-  /** Starts every registered job's schedule. */
+  /** Starts every registered job's schedule (and those registered later). */
   start(): void;
-  /** Runs every registered job once now, in order (for tests and manual runs). */
+  /** Runs every registered job once now, in each enabled tenant, in order, without the lock (tests, manual runs). */
   runAll(): Promise<void>;
-  stop(): void;
+  /** Stops the schedules, waits (a few seconds at most) for runs under way, and lets the locks go. */
+  stop(): Promise<void>;
 }
 
-export function createCronScheduler(logger: Logger): CronScheduler {
-  const jobs: { pluginId: string; spec: string; job: Job; cron: Cron }[] = [];
+/** Five fields, six with seconds, or a nickname (`@hourly`): croner would also take a date, a one-off run that is no schedule. */
+const SPEC = /^(@[a-z]+|\S+(\s+\S+){4,5})$/;
+const MAX_SPEC_LENGTH = 200;
+/** How long `stop` waits for runs under way before it lets the pool close under them. */
+const STOP_GRACE_MS = 5_000;
 
-  async function run(pluginId: string, spec: string, job: Job): Promise<void> {
+interface Entry {
+  pluginId: string;
+  spec: string;
+  job: CronJob;
+  /** Names the job across processes: the same code registers its jobs in the same order. */
+  lockKey: number;
+  cron?: Cron;
+}
+
+export function createCronScheduler(logger: Logger, host?: CronHost): CronScheduler {
+  const entries: Entry[] = [];
+  const running = new Set<Promise<void>>();
+  let locks: RunLocks | undefined;
+  let started = false;
+
+  function needHost(): CronHost {
+    if (!host) throw new Error('This cron scheduler was made without tenancy and enablement: it registers jobs but can\'t run them.');
+    return host;
+  }
+
+  async function runInTenants(entry: Entry, scheduledAt: Date): Promise<void> {
+    const { tenancy, enablement } = needHost();
+    if (!enablement.check(entry.pluginId, null).global) return;
+    let tenants;
     try {
-      await job({});
+      tenants = await tenancy.list();
     } catch (error) {
-      logger.error({ err: error, pluginId, cron: spec }, 'cron job failed');
+      logger.error({ err: error, pluginId: entry.pluginId, cron: entry.spec }, 'cron tick skipped: the tenants could not be listed');
+      return;
     }
+    for (const tenant of tenants) {
+      const answer = enablement.check(entry.pluginId, tenant.id);
+      if (!answer.global || !answer.tenant) continue;
+      await inScope({ tenantId: tenant.id, requestId: undefined, transaction: undefined }, async () => {
+        try {
+          await entry.job({ tenantId: tenant.id, scheduledAt });
+        } catch (error) {
+          logger.error({ err: error, pluginId: entry.pluginId, tenantId: tenant.id, cron: entry.spec }, 'cron job failed');
+        }
+      });
+    }
+  }
+
+  async function tick(entry: Entry, scheduledAt: Date): Promise<void> {
+    try {
+      if (locks && !(await locks.holds(entry.lockKey))) return; // another process runs this job
+      await runInTenants(entry, scheduledAt);
+    } catch (error) {
+      logger.error({ err: error, pluginId: entry.pluginId, cron: entry.spec }, 'cron tick failed');
+    }
+  }
+
+  function schedule(entry: Entry): void {
+    entry.cron = new Cron(entry.spec, { protect: true }, (self: Cron) => {
+      // croner hands over the time it fired (a few ms late), not the time it was due: the latest due time since is the tick's.
+      const now = Date.now();
+      const run = tick(entry, self.previousRuns(1, new Date(now + 1))[0] ?? new Date(now));
+      running.add(run);
+      return run.finally(() => running.delete(run));
+    });
   }
 
   return {
     forPlugin(pluginId) {
+      let registered = 0;
       return {
         register(spec, job) {
-          let cron: Cron;
-          try {
-            cron = new Cron(spec, { paused: true, protect: true }, () => run(pluginId, spec, job));
-          } catch (error) {
-            throw new Error(`Plugin "${pluginId}" registered cron spec ${JSON.stringify(spec)}, which is invalid: ${(error as Error).message}`);
-          }
-          jobs.push({ pluginId, spec, job, cron });
+          const problem = specProblem(spec);
+          if (problem) throw new Error(`Plugin "${pluginId}" registered cron spec ${JSON.stringify(spec)}, which is invalid: ${problem}`);
+          if (typeof job !== 'function') throw new TypeError(`Plugin "${pluginId}" registered cron spec "${spec}" with a job that is not a function.`);
+          const entry: Entry = { pluginId, spec, job, lockKey: jobLockKey(pluginId, registered++, spec) };
+          entries.push(entry);
+          if (started) schedule(entry);
         },
       };
     },
-    start: () => jobs.forEach(({ cron }) => cron.resume()),
-    runAll: async () => {
-      for (const { pluginId, spec, job } of jobs) await run(pluginId, spec, job);
+    start() {
+      const { locks: lockOptions } = needHost();
+      if (started) return;
+      started = true;
+      if (lockOptions) locks = createRunLocks(lockOptions, logger);
+      entries.forEach(schedule);
     },
-    stop: () => jobs.forEach(({ cron }) => cron.stop()),
+    async runAll() {
+      for (const entry of entries) await runInTenants(entry, new Date());
+    },
+    async stop() {
+      started = false;
+      for (const entry of entries) entry.cron?.stop();
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)));
+      await Promise.race([Promise.allSettled([...running]), grace]);
+      clearTimeout(timer);
+      await locks?.close();
+      locks = undefined;
+    },
   };
+}
+
+function specProblem(spec: unknown): string | undefined {
+  if (typeof spec !== 'string') return 'a spec is a string such as "*/5 * * * *"';
+  if (spec.length > MAX_SPEC_LENGTH || !SPEC.test(spec.trim())) {
+    return 'write five fields ("*/5 * * * *"), six with seconds first ("*/10 * * * * *"), or a nickname ("@hourly")';
+  }
+  try {
+    new Cron(spec); // no function: parsed and checked, nothing scheduled
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }

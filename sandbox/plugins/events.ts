@@ -1,29 +1,50 @@
-/** In-process events between plugins: `emit` awaits every handler; one that throws is logged, not fatal. */
-import type { EventsCapability } from '../contract.ts';
+/**
+ * In-process events between plugins. A plugin emits only `<its id>.<event>` and listens to any
+ * plugin's (rules/event-name.ts); a bad name throws at the call. `emit` awaits every handler of the
+ * name in registration order; one that throws is logged with the listener's id and stops nothing.
+ * Emitted inside a tenant transaction, an event waits for the commit and is dropped on rollback
+ * (scope.ts), so no handler ever reacts to a write that did not happen.
+ */
+import type { EventHandler, EventsCapability, PluginEvent } from '../contract.ts';
 import type { Logger } from '../logger.ts';
-
-type Handler = (payload: unknown) => Promise<void> | void;
+import { emittedEventProblem, eventNameProblem } from '../../rules/index.ts';
+import { afterCommit, currentScope, inScope } from './scope.ts';
 
 export interface EventBus {
   forPlugin(pluginId: string): EventsCapability;
 }
 
 export function createEventBus(logger: Logger): EventBus {
-  const handlers = new Map<string, { pluginId: string; handler: Handler }[]>();
+  const handlers = new Map<string, { pluginId: string; handler: EventHandler }[]>();
+
+  async function deliver(event: PluginEvent): Promise<void> {
+    // A copy: a handler registered while this event is delivered waits for the next one.
+    for (const { pluginId, handler } of [...(handlers.get(event.name) ?? [])]) {
+      try {
+        await handler(event.payload, event);
+      } catch (error) {
+        logger.error({ err: error, event: event.name, pluginId, emittedBy: event.emittedBy, tenantId: event.tenantId }, `handler of event ${event.name} failed`);
+      }
+    }
+  }
+
   return {
     forPlugin(pluginId) {
       return {
         on(name, handler) {
-          handlers.set(name, [...(handlers.get(name) ?? []), { pluginId, handler }]);
+          const problem = eventNameProblem(name);
+          if (problem) throw new TypeError(`Plugin "${pluginId}" listens to event ${JSON.stringify(name)}, which is not an event name: it ${problem}.`);
+          if (typeof handler !== 'function') throw new TypeError(`Plugin "${pluginId}" listens to event "${name}" with a handler that is not a function.`);
+          handlers.set(name, [...(handlers.get(name) ?? []), { pluginId, handler: handler as EventHandler }]);
         },
-        async emit(name, payload) {
-          for (const { pluginId: listener, handler } of handlers.get(name) ?? []) {
-            try {
-              await handler(payload);
-            } catch (error) {
-              logger.error({ err: error, event: name, pluginId: listener, emittedBy: pluginId }, 'event handler failed');
-            }
-          }
+        // Not async: a bad name throws at the call, where the stack shows the plugin's line.
+        emit(name, payload) {
+          const problem = emittedEventProblem(pluginId, name);
+          if (problem) throw new TypeError(`Plugin "${pluginId}" emits event ${JSON.stringify(name)}, which it may not: the name ${problem}.`);
+          const event: PluginEvent = { name, payload, tenantId: currentScope().tenantId ?? null, emittedBy: pluginId };
+          // After the commit, handlers still act in the emitter's tenant (their logs say so).
+          if (afterCommit(() => inScope({ tenantId: event.tenantId ?? undefined }, () => deliver(event)))) return Promise.resolve();
+          return deliver(event);
         },
       };
     },

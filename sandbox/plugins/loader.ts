@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
-import { CONTRACT_API, type FoundationPlugin, type PluginMeta } from '../contract.ts';
+import { contractApiProblem, type FoundationPlugin, type PluginMeta } from '../contract.ts';
 import { SandboxStartError } from '../errors.ts';
 import { permissionProblem, pluginIdProblem } from '../../rules/index.ts';
+import { compileConfigSchema, ConfigSchemaError, SCHEMA_FIELD, type ConfigLevel, type ConfigSchema } from './config-schema.ts';
 
 export interface RoleTemplate {
   key: string;
@@ -24,6 +25,8 @@ export interface LoadedPlugin {
   roleTemplates: RoleTemplate[];
   /** Display name from module.config.ts, else the id. */
   name: string;
+  /** The configuration schemas module.config.ts declares (`configSchema`: tenant, `globalConfigSchema`: global). */
+  configSchemas: Partial<Record<ConfigLevel, ConfigSchema>>;
   /** Absolute module directory. */
   dir: string;
 }
@@ -76,14 +79,8 @@ export function checkPlugin(pluginModule: Record<string, unknown>, config: unkno
   if (typeof meta!.version !== 'string' || !semver.valid(meta!.version)) {
     fail(`meta.version ${JSON.stringify(meta!.version)} of plugin "${id}"`, 'must be a semver version such as "1.0.0"');
   }
-  const hostMajor = CONTRACT_API.split('.')[0];
-  const api = meta!.api;
-  if (typeof api !== 'string' || !/^\d+\.x$/.test(api)) {
-    fail(`meta.api ${JSON.stringify(api)} of plugin "${id}"`, `must name a contract major such as "${CONTRACT_API}"`);
-  }
-  if (api!.split('.')[0] !== hostMajor) {
-    fail(`meta.api "${api}" of plugin "${id}"`, `is not supported: this host implements contract ${CONTRACT_API}. Port the plugin to ${CONTRACT_API} or run it on a host of contract ${api}`);
-  }
+  const apiProblem = contractApiProblem(meta!.api, id);
+  if (apiProblem) throw new PluginLoadError(`Module ${dir}: ${apiProblem}.`);
   if (typeof plugin!.register !== 'function') fail(`register of plugin "${id}"`, 'is missing: export default { meta, async register(ctx) { … } }');
 
   const permissions = pluginModule.permissions ?? [];
@@ -93,15 +90,15 @@ export function checkPlugin(pluginModule: Record<string, unknown>, config: unkno
     if (problem) fail(`permission ${JSON.stringify(permission)} of plugin "${id}"`, problem);
   }
   const declared = [...new Set(permissions as string[])];
-  const { name, roleTemplates } = checkConfig(config, id, declared, fail);
-  return { meta: meta as PluginMeta, plugin: plugin as FoundationPlugin, permissions: declared, roleTemplates, name, dir };
+  const { name, roleTemplates, configSchemas } = checkConfig(config, id, declared, fail);
+  return { meta: meta as PluginMeta, plugin: plugin as FoundationPlugin, permissions: declared, roleTemplates, name, configSchemas, dir };
 }
 
-function checkConfig(
-  config: unknown, id: string, declared: string[], fail: (field: string, problem: string) => never,
-): { name: string; roleTemplates: RoleTemplate[] } {
-  if (config === undefined) return { name: id, roleTemplates: [] };
-  const c = config as { id?: unknown; name?: unknown; permissions?: unknown; roleTemplates?: unknown };
+type ModuleConfigCheck = Pick<LoadedPlugin, 'name' | 'roleTemplates' | 'configSchemas'>;
+
+function checkConfig(config: unknown, id: string, declared: string[], fail: (field: string, problem: string) => never): ModuleConfigCheck {
+  if (config === undefined) return { name: id, roleTemplates: [], configSchemas: {} };
+  const c = config as { id?: unknown; name?: unknown; permissions?: unknown; roleTemplates?: unknown } & Record<string, unknown>;
   if (c.id !== undefined && c.id !== id) fail(`module.config.ts id ${JSON.stringify(c.id)}`, `must equal the plugin's meta.id "${id}"`);
   if (c.permissions !== undefined) {
     const listed = Array.isArray(c.permissions) ? [...new Set(c.permissions as string[])].sort() : [];
@@ -123,5 +120,16 @@ function checkConfig(
       if (!declared.includes(permission)) fail(`role template ${template.key}`, `grants "${permission}", which plugin "${id}" does not declare`);
     }
   }
-  return { name: typeof c.name === 'string' ? c.name : id, roleTemplates: templates };
+  const configSchemas: ModuleConfigCheck['configSchemas'] = {};
+  for (const level of ['tenant', 'global'] as const) {
+    const field = SCHEMA_FIELD[level];
+    if (c[field] === undefined) continue;
+    try {
+      configSchemas[level] = compileConfigSchema(c[field], field);
+    } catch (error) {
+      if (error instanceof ConfigSchemaError) fail(`module.config.ts ${field} of plugin "${id}"`, error.problem);
+      throw error;
+    }
+  }
+  return { name: typeof c.name === 'string' ? c.name : id, roleTemplates: templates, configSchemas };
 }

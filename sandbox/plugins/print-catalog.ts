@@ -7,8 +7,11 @@ import { loadPlugins } from './loader.ts';
 
 try {
   const [plugin] = await loadPlugins([process.argv[2]!]);
-  const { meta, permissions, roleTemplates } = plugin!;
-  process.stdout.write(JSON.stringify({ id: meta.id, version: meta.version, permissions, roleTemplates }));
+  const { meta, permissions, roleTemplates, configSchemas } = plugin!;
+  process.stdout.write(JSON.stringify({
+    id: meta.id, version: meta.version, permissions, roleTemplates,
+    configSchema: configSchemas.tenant?.source, globalConfigSchema: configSchemas.global?.source,
+  }));
 } catch (error) {
   process.stdout.write(JSON.stringify({ error: (error as Error).message }));
   process.exitCode = 1;

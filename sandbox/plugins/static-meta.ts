@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { pluginIdProblem } from '../../rules/index.ts';
-import { CONTRACT_API } from '../contract.ts';
+import { checkContractApi, CONTRACT_API, contractApiProblem } from '../contract.ts';
 
 export interface StaticMeta {
   id: string;
@@ -25,7 +25,8 @@ const FIELD = (name: string) => new RegExp(`meta:\\s*\\{[^}]*\\b${name}:\\s*['"]
 
 /**
  * `meta: { id: '…', version: '…', api: '…' }` of the module in `moduleDir`, checked as the loader
- * checks it: a valid id, a semver version, and a contract major this host implements.
+ * checks it: a valid id, a semver version, and a contract version this host implements (its major,
+ * and a minor no newer than the host's).
  */
 export function readStaticMeta(moduleDir: string): StaticMeta {
   const dir = path.resolve(moduleDir);
@@ -45,8 +46,10 @@ export function readStaticMeta(moduleDir: string): StaticMeta {
   const version = read('version');
   if (!semver.valid(version)) throw new ModuleMetaError(`${entry}: meta.version "${version}" must be a semver version such as "1.0.0".`);
   const api = read('api');
-  if (api.split('.')[0] !== CONTRACT_API.split('.')[0]) {
-    throw new ModuleMetaError(`${entry}: meta.api "${api}" is not supported: this host implements contract ${CONTRACT_API}. Nothing of plugin "${id}" is installed.`);
+  const answer = checkContractApi(api);
+  if (!answer.ok) {
+    const problem = answer.reason === 'major' ? `meta.api "${api}" is not supported: this host implements contract ${CONTRACT_API}` : contractApiProblem(api, id);
+    throw new ModuleMetaError(`${entry}: ${problem}. Nothing of plugin "${id}" is installed.`);
   }
   return { id, version, api, dir };
 }

@@ -1,33 +1,67 @@
 /**
- * Plugin configuration stored as JSON in the registries: `sys_plugins.config` and
- * `sys_tenant_plugins.config`. Called inside a tenant transaction, it reads on that transaction's
- * connection (never a second one from the pool: see `currentConnection`).
+ * `ctx.config`: plugin configuration stored as JSON in the registries, `sys_plugins.config`
+ * (global) and `sys_tenant_plugins.config` (per tenant). A key not set reads as the default its
+ * schema gives (module.config.ts `globalConfigSchema`, `configSchema`). Called inside a tenant
+ * transaction, it reads on that transaction's connection (never a second one from the pool: see
+ * `currentConnection`). Nothing is cached: one indexed read per call, and a change made by the CLI
+ * is seen by the next read, with no notice to wait for.
  */
 import type pg from 'pg';
 import type { ConfigCapability } from '../contract.ts';
 import { currentConnection, type Tenancy } from '../data/tenancy.ts';
+import type { Logger } from '../logger.ts';
+import { isPlainObject, type ConfigLevel, type ConfigSchema } from '../plugins/config-schema.ts';
+import { configKeyProblem } from '../../rules/index.ts';
 
-/** A key is a plain name: a NUL or a huge string would only reach PostgreSQL to be refused there. */
-function checkKey(key: unknown): string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > 200 || /[\x00-\x1f\x7f]/.test(key)) {
-    throw new TypeError(`A config key must be 1–200 printable characters (got ${JSON.stringify(key)}).`);
-  }
-  return key;
+export interface PluginConfigOptions {
+  pool: pg.Pool;
+  tenancy: Tenancy;
+  pluginId: string;
+  schemas?: Partial<Record<ConfigLevel, ConfigSchema>>;
+  /** Told once per level and process when the stored configuration breaks its schema (written with SQL). */
+  logger?: Logger;
 }
 
-export function pluginConfig(pool: pg.Pool, tenancy: Tenancy, pluginId: string): ConfigCapability {
+/** A key is a schema property name (rules/config-key.ts): anything else is a plugin's mistake, told at the call. */
+function checkKey(key: unknown): string {
+  const problem = configKeyProblem(key);
+  if (problem) throw new TypeError(`A config key ${problem} (got ${JSON.stringify(key)?.slice(0, 80)}).`);
+  return key as string;
+}
+
+export function pluginConfig({ pool, tenancy, pluginId, schemas = {}, logger }: PluginConfigOptions): ConfigCapability {
+  const warned = new Set<string>();
+
+  function answer<T>(level: ConfigLevel, stored: unknown, key: string, where: string): T | undefined {
+    const schema = schemas[level];
+    // `'5'::jsonb` written with SQL is no configuration: read as none (the schema check says so).
+    const config = isPlainObject(stored) ? stored : {};
+    if (schema && !warned.has(where)) {
+      const problems = schema.problems(stored ?? {});
+      if (problems.length > 0) {
+        warned.add(where);
+        logger?.warn({ pluginId, config: where, problems }, `the stored ${where} configuration of plugin ${pluginId} breaks its schema (written around the CLI?): ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
+      }
+    }
+    const full = schema ? schema.withDefaults(config) : config;
+    // Own keys only: `constructor` of a plain object is no setting.
+    const value = Object.hasOwn(full, key) ? full[key] : undefined;
+    return (value ?? undefined) as T | undefined;
+  }
+
   return {
-    async getGlobal<T>(key: string) {
-      const { rows } = await currentConnection(pool).query<{ value: T | null }>(
-        'SELECT config -> $2 AS value FROM public.sys_plugins WHERE plugin_id = $1', [pluginId, checkKey(key)]);
-      return rows[0]?.value ?? undefined;
+    async getGlobal<T>(key: string): Promise<T | undefined> {
+      checkKey(key);
+      const { rows } = await currentConnection(pool).query<{ config: unknown }>(
+        'SELECT config FROM public.sys_plugins WHERE plugin_id = $1', [pluginId]);
+      return answer<T>('global', rows[0]?.config, key, 'global');
     },
-    async getTenant<T>(tenantReference: string, key: string) {
+    async getTenant<T>(tenantReference: string, key: string): Promise<T | undefined> {
       checkKey(key);
       const { id } = await tenancy.get(tenantReference);
-      const { rows } = await currentConnection(pool).query<{ value: T | null }>(
-        'SELECT config -> $3 AS value FROM public.sys_tenant_plugins WHERE plugin_id = $1 AND tenant_id = $2', [pluginId, id, key]);
-      return rows[0]?.value ?? undefined;
+      const { rows } = await currentConnection(pool).query<{ config: unknown }>(
+        'SELECT config FROM public.sys_tenant_plugins WHERE plugin_id = $1 AND tenant_id = $2', [pluginId, id]);
+      return answer<T>('tenant', rows[0]?.config, key, `tenant ${id}`);
     },
   };
 }
