@@ -47,7 +47,9 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
       // Before the seed: the dev admin is granted the whole catalog, the host's permissions included.
       await recordHostPermissions(lock);
       if (seed) await seedDevData(lock);
-    });
+      // The system schema's DDL locks tables that a running sandbox writes in another order (taking
+      // on a tenant): one of the two may be a deadlock's victim. The whole transaction runs again.
+    }, { deadlockRetries: 5 });
     tenancy.invalidate();
     // The runner that `foundation-module migrate` runs: every plugin, every tenant, in parallel.
     const report = await runMigrations({

@@ -109,8 +109,21 @@ export function redact(url: string): string {
 /**
  * Runs `run` between BEGIN and COMMIT on `client`; ROLLBACK and rethrow when it throws. The error
  * rethrown is `run`'s: a ROLLBACK that fails too (the connection is gone) would only hide it.
+ * With `deadlockRetries`, a transaction PostgreSQL rolled back to break a deadlock runs again.
  */
-export async function inTransaction<T>(client: pg.ClientBase, run: () => Promise<T>): Promise<T> {
+export async function inTransaction<T>(client: pg.ClientBase, run: () => Promise<T>, { deadlockRetries = 0 } = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await transactionOnce(client, run);
+    } catch (error) {
+      // PostgreSQL chose this transaction as a deadlock's victim and rolled it back: whole again, it can run.
+      if ((error as { code?: string }).code !== '40P01' || attempt >= deadlockRetries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80 * (attempt + 1)));
+    }
+  }
+}
+
+async function transactionOnce<T>(client: pg.ClientBase, run: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
     const result = await run();
