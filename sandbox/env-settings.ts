@@ -13,11 +13,21 @@ type Env = Record<string, string | undefined>;
  * `SANDBOX_DEV_IDENTITY=on|off` decides; without it, `NODE_ENV=production` turns it off.
  */
 export function devIdentityFromEnv(env: Env = process.env): boolean {
-  const value = env.SANDBOX_DEV_IDENTITY?.trim().toLowerCase();
-  if (value === undefined || value === '') return env.NODE_ENV !== 'production';
+  return switchFromEnv('SANDBOX_DEV_IDENTITY', env.NODE_ENV !== 'production', env);
+}
+
+/** Whether `GET /metrics` is served: `SANDBOX_METRICS=on|off`, on by default (docs/observability.md). */
+export function metricsFromEnv(env: Env = process.env): boolean {
+  return switchFromEnv('SANDBOX_METRICS', true, env);
+}
+
+/** An on/off setting: `fallback` when unset or empty; anything but on/off (or their synonyms) refuses the start. */
+function switchFromEnv(name: string, fallback: boolean, env: Env): boolean {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === '') return fallback;
   if (['on', 'true', '1', 'yes'].includes(value)) return true;
   if (['off', 'false', '0', 'no'].includes(value)) return false;
-  throw new SandboxStartError(`SANDBOX_DEV_IDENTITY must be "on" or "off" (got ${JSON.stringify(env.SANDBOX_DEV_IDENTITY)}).`);
+  throw new SandboxStartError(`${name} must be "on" or "off" (got ${JSON.stringify(env[name])}).`);
 }
 
 /** A whole number of milliseconds (or connections) from `name`, else `fallback`. 0 means "no limit" where PostgreSQL says so. */

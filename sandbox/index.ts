@@ -11,7 +11,7 @@ import { createEventBus } from './plugins/events.ts';
 import { createHttpApp } from './http/app.ts';
 import { createChangeHandler } from './change-handler.ts';
 import { startChangeListener } from './data/change-listener.ts';
-import { checkedPluginIds, corsOriginsFromEnv, devIdentityFromEnv, disabledPluginsFromEnv, type CorsOrigins } from './env-settings.ts';
+import { checkedPluginIds, corsOriginsFromEnv, devIdentityFromEnv, disabledPluginsFromEnv, metricsFromEnv, type CorsOrigins } from './env-settings.ts';
 import { createIdentity, jwtSecretFor, type Identity } from './access/identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPluginContext } from './plugins/context.ts';
@@ -63,7 +63,7 @@ export interface SandboxOptions extends DatabaseOptions {
   logger?: Logger;
   /**
    * Serve Prometheus metrics at `GET /metrics`, with no identity: in production, scrape them on
-   * an internal port or behind protection (docs/observability.md). @default true
+   * an internal port or behind protection (docs/observability.md). @default SANDBOX_METRICS, else true
    */
   metrics?: boolean;
 }
@@ -105,7 +105,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const {
     moduleDirs, devIdentityHeaders = devIdentityFromEnv(), jwtSecret: givenSecret = process.env.SANDBOX_JWT_SECRET,
     cors = true, corsOrigins = corsOriginsFromEnv(), bodyLimit = '1mb', seedDevData = true, runCron = false, logger = createLogger(),
-    listenForChanges = true, disabledPlugins: givenDisabled = disabledPluginsFromEnv(), metrics: metricsOn = true,
+    listenForChanges = true, disabledPlugins: givenDisabled = disabledPluginsFromEnv(), metrics: metricsOn = metricsFromEnv(),
   } = options;
   // Settings are checked before anything starts: a production sandbox without a secret never comes up.
   const jwtSecret = jwtSecretFor({ secret: givenSecret, devIdentity: devIdentityHeaders });

@@ -5,7 +5,7 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devIdentityFromEnv } from '../sandbox/env-settings.ts';
+import { devIdentityFromEnv, metricsFromEnv } from '../sandbox/env-settings.ts';
 import { DEV_JWT_SECRET } from '../sandbox/access/identity.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE } from './helpers/examples.ts';
@@ -38,6 +38,17 @@ describe('what turns dev identity off', () => {
 
   it.each(['maybe', 'offf', '2'])('refuses SANDBOX_DEV_IDENTITY=%j naming the variable', (value) => {
     expect(() => devIdentityFromEnv({ SANDBOX_DEV_IDENTITY: value })).toThrow(/SANDBOX_DEV_IDENTITY must be "on" or "off"/);
+  });
+
+  it.each([
+    [{}, true], [{ SANDBOX_METRICS: '' }, true], [{ SANDBOX_METRICS: 'off' }, false], [{ SANDBOX_METRICS: 'No' }, false],
+    [{ SANDBOX_METRICS: 'on' }, true], [{ NODE_ENV: 'production' }, true],
+  ])('%j → metrics %s', (env, on) => {
+    expect(metricsFromEnv(env)).toBe(on);
+  });
+
+  it.each(['maybe', ' of', '-1'])('refuses SANDBOX_METRICS=%j naming the variable', (value) => {
+    expect(() => metricsFromEnv({ SANDBOX_METRICS: value })).toThrow(/SANDBOX_METRICS must be "on" or "off"/);
   });
 });
 
