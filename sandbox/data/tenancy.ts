@@ -24,16 +24,36 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** The open tenant transaction of the current async call, if any (see `currentConnection`). */
+/** The open tenant transaction (or savepoint) of the current async call, if any (see `currentConnection`). */
 interface OpenTransaction {
   client: pg.PoolClient;
   tenant: TenantInfo;
   db: TenantDb;
   /** False once committed or rolled back: callbacks that outlive the transaction must not use it. */
   open: boolean;
+  /** Work to do once the outermost transaction has committed (`afterTenantCommit`). */
+  afterCommit: (() => Promise<void>)[];
 }
 
 const openTransaction = new AsyncLocalStorage<OpenTransaction>();
+
+/** The tenant of the transaction the caller is inside, if any. */
+export function currentTenantId(): string | undefined {
+  const tx = openTransaction.getStore();
+  return tx?.open ? tx.tenant.id : undefined;
+}
+
+/**
+ * Queues `work` to run once the tenant transaction the caller is inside has committed; it is
+ * dropped if that transaction, or the savepoint it was queued in, rolls back. False (nothing
+ * queued) outside a transaction. Events emitted in a transaction wait for its commit this way.
+ */
+export function afterTenantCommit(work: () => Promise<void>): boolean {
+  const tx = openTransaction.getStore();
+  if (!tx?.open) return false;
+  tx.afterCommit.push(work);
+  return true;
+}
 
 /**
  * Where a host capability should send its query: the connection of the tenant transaction the
@@ -224,16 +244,29 @@ export function createTenancy({ pool, hintKnownTenants = true, cacheMaxEntries =
         throw new Error(`withTenantTx("${tenant.code}") was called inside a transaction of tenant "${outer.tenant.code}". ` +
           'One transaction works in one tenant: finish the first before starting the other.');
       }
-      return outer.db.transaction((tx) => run(tx as unknown as TenantDb));
+      // A savepoint: whether its queued work happens is the enclosing transaction's commit to decide.
+      const savepoint: OpenTransaction = { ...outer, afterCommit: [] };
+      try {
+        const result = await openTransaction.run(savepoint, () => outer.db.transaction((tx) => run(tx as unknown as TenantDb)));
+        outer.afterCommit.push(...savepoint.afterCommit);
+        return result;
+      } finally {
+        savepoint.open = false;
+      }
     }
-    return inSchemaTransaction(pool, tenant.schema, async (client) => {
-      const tx: OpenTransaction = { client, tenant, db: tenantDb(client), open: true };
+    const tx: OpenTransaction = { client: undefined as unknown as pg.PoolClient, tenant, db: undefined as unknown as TenantDb, open: true, afterCommit: [] };
+    const result = await inSchemaTransaction(pool, tenant.schema, async (client) => {
+      tx.client = client;
+      tx.db = tenantDb(client);
       try {
         return await openTransaction.run(tx, () => run(tx.db));
       } finally {
         tx.open = false;
       }
     }, tenant);
+    // Committed: what waited for it runs now, outside it (its own queries take their own connections).
+    for (const work of tx.afterCommit) await work();
+    return result;
   }
 
   return {

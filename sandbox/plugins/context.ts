@@ -14,7 +14,7 @@ import { pluginConfig } from '../registry/config.ts';
 import type { LoadedPlugin } from './loader.ts';
 import { createPluginLogger } from './log.ts';
 import type { Rbac } from '../access/rbac.ts';
-import { requestScope, withTenantScope } from './scope.ts';
+import { requestScope } from './scope.ts';
 import type { Tenancy } from '../data/tenancy.ts';
 
 export interface HostServices {
@@ -39,7 +39,7 @@ export function createPluginContext(plugin: LoadedPlugin, services: HostServices
       return { tenantId: req.identity.tenantId, userId: req.identity.userId };
     },
     rbac: services.rbac.forPlugin(pluginId, plugin.permissions),
-    withTenantTx: (tenantId, run) => withTenantScope(tenancy, tenantId, run),
+    withTenantTx: (tenantId, run) => tenancy.withTenantTx(tenantId, run),
     resolveTenant: (query) => tenancy.resolve(checkTenantQuery(query)),
     config: pluginConfig({ pool: services.pool, tenancy, pluginId, schemas: plugin.configSchemas, logger: services.logger }),
     events: services.events.forPlugin(pluginId),

@@ -72,7 +72,7 @@ export function createCronScheduler(logger: Logger, host?: CronHost): CronSchedu
     for (const tenant of tenants) {
       const answer = enablement.check(entry.pluginId, tenant.id);
       if (!answer.global || !answer.tenant) continue;
-      await inScope({ tenantId: tenant.id, requestId: undefined, transaction: undefined }, async () => {
+      await inScope({ tenantId: tenant.id, requestId: undefined }, async () => {
         try {
           await entry.job({ tenantId: tenant.id, scheduledAt });
         } catch (error) {

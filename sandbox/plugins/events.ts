@@ -8,7 +8,8 @@
 import type { EventHandler, EventsCapability, PluginEvent } from '../contract.ts';
 import type { Logger } from '../logger.ts';
 import { emittedEventProblem, eventNameProblem } from '../../rules/index.ts';
-import { afterCommit, currentScope, inScope } from './scope.ts';
+import { afterTenantCommit } from '../data/tenancy.ts';
+import { currentScope, inScope } from './scope.ts';
 
 export interface EventBus {
   forPlugin(pluginId: string): EventsCapability;
@@ -43,7 +44,7 @@ export function createEventBus(logger: Logger): EventBus {
           if (problem) throw new TypeError(`Plugin "${pluginId}" emits event ${JSON.stringify(name)}, which it may not: the name ${problem}.`);
           const event: PluginEvent = { name, payload, tenantId: currentScope().tenantId ?? null, emittedBy: pluginId };
           // After the commit, handlers still act in the emitter's tenant (their logs say so).
-          if (afterCommit(() => inScope({ tenantId: event.tenantId ?? undefined }, () => deliver(event)))) return Promise.resolve();
+          if (afterTenantCommit(() => inScope({ tenantId: event.tenantId ?? undefined }, () => deliver(event)))) return Promise.resolve();
           return deliver(event);
         },
       };
