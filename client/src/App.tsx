@@ -1,4 +1,5 @@
 import { Route, Routes } from 'react-router-dom';
+import { pluginsPage } from './admin-pages.ts';
 import { useSession } from './identity.ts';
 import { useModuleNames } from './module-names.ts';
 import { modulePages } from './modules.ts';
@@ -6,6 +7,7 @@ import { Home } from './shell/Home.tsx';
 import { Layout } from './shell/Layout.tsx';
 import { ModulePageHost } from './shell/ModulePageHost.tsx';
 import { NotFound } from './shell/NotFound.tsx';
+import { PluginStatsPage } from './shell/PluginStatsPage.tsx';
 
 export function App() {
   const session = useSession();
@@ -17,6 +19,7 @@ export function App() {
         {modulePages.map((page) => (
           <Route key={page.path} path={page.path} element={<ModulePageHost page={page} session={session} />} />
         ))}
+        <Route path={pluginsPage.path} element={<PluginStatsPage session={session} />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -16,13 +16,20 @@ export class ApiError extends Error {
   readonly requestId: string | undefined;
   /** Everything else the envelope carried (`permission`, `field`, `pluginId`, …). */
   readonly details: Record<string, unknown>;
+  /**
+   * The envelope's `message` as the API wrote it ('' without one). `message` may be the shell's
+   * rewording (FORBIDDEN becomes "You don't have permission …"); views where the API's own
+   * wording says more (it names the tenant) show this instead, see `describeApiMessage`.
+   */
+  readonly apiMessage: string;
 
-  constructor(status: number, code: string, message: string, requestId?: string, details: Record<string, unknown> = {}) {
+  constructor(status: number, code: string, message: string, requestId?: string, details: Record<string, unknown> = {}, apiMessage = '') {
     super(message);
     this.status = status;
     this.code = code;
     this.requestId = requestId;
     this.details = details;
+    this.apiMessage = apiMessage;
   }
 }
 
@@ -69,9 +76,10 @@ export async function readApiError(res: Response): Promise<Error> {
   if (envelope && typeof envelope === 'object') {
     const { code, message, requestId, ...details } = envelope as Record<string, unknown>;
     const codeText = typeof code === 'string' ? code : `HTTP_${res.status}`;
-    const text = readableMessage(codeText, typeof message === 'string' ? message : '', details);
+    const apiMessage = typeof message === 'string' ? message : '';
+    const text = readableMessage(codeText, apiMessage, details);
     const reqId = typeof requestId === 'string' ? requestId : undefined;
-    return new ApiError(res.status, codeText, `${text} (${codeText}${requestRef(reqId)})`, reqId, details);
+    return new ApiError(res.status, codeText, `${text} (${codeText}${requestRef(reqId)})`, reqId, details, apiMessage);
   }
   // No envelope: the answer came from something other than the API (a proxy, a dev server).
   if (res.status >= 502 && res.status <= 504) return new ApiError(res.status, 'API_UNREACHABLE', unreachableMessage());
@@ -83,6 +91,16 @@ export async function apiJson<T>(apiFetch: ApiFetch, path: string, init?: Reques
   const res = await apiFetch(path, init);
   if (!res.ok) throw await readApiError(res);
   return (await res.json()) as T;
+}
+
+/**
+ * Like `describeError`, but an API error reads in the API's own words, code and request kept:
+ * "You lack the permission admin.plugins.read in tenant acme. (FORBIDDEN, request 1a2b3c4d…)".
+ * Answers without an envelope (network failure, a proxy's 502) read as `describeError` has them.
+ */
+export function describeApiMessage(error: unknown): string {
+  if (error instanceof ApiError && error.apiMessage !== '') return `${error.apiMessage} (${error.code}${requestRef(error.requestId)})`;
+  return describeError(error);
 }
 
 /** Text for anything caught: our Errors already read well, the rest is stringified. */
