@@ -9,13 +9,12 @@
  * Targets (issue 16): migrate ≤ 1.5× the floor; a no-op over 10,000 tenants < 1 s.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { ensureSystemSchemaLocked } from '../sandbox/data/system-schema.ts';
 import { readModuleMigrations } from '../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations } from '../sandbox/migrations/runner.ts';
 import { createThrowawayDatabase } from '../testing/databases.ts';
+import { benchModule } from './bench-module.ts';
 import { psqlAvailable, timePsqlScript } from './psql-floor.ts';
 
 const args = process.argv.slice(2);
@@ -30,11 +29,7 @@ if (!psqlAvailable()) {
   process.exit(0);
 }
 
-const moduleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-bench-module-'));
-fs.mkdirSync(path.join(moduleDir, 'plugin'));
-fs.writeFileSync(path.join(moduleDir, 'plugin', 'index.ts'), "export default { meta: { id: 'bench', version: '1.0.0', api: '1.x' }, async register() {} };\n");
-fs.mkdirSync(path.join(moduleDir, 'migrations', 'tenant'), { recursive: true });
-fs.writeFileSync(path.join(moduleDir, 'migrations', 'tenant', '001_init.sql'), MIGRATION);
+const moduleDir = benchModule('fm-bench-module-', MIGRATION);
 
 /** A database with the system tables and TENANTS tenants (rows and empty schemas), made by SQL. */
 async function provisioned(): Promise<{ url: string; drop: () => Promise<unknown>; seconds: number }> {

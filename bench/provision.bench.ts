@@ -10,14 +10,13 @@
  * Target (issue 16): provisioning ≤ 2× the floor.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { ensureSystemSchemaLocked } from '../sandbox/data/system-schema.ts';
 import { createTenants, DEFAULT_TENANT_BATCH } from '../sandbox/data/tenants.ts';
 import { readModuleMigrations } from '../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations } from '../sandbox/migrations/runner.ts';
 import { createThrowawayDatabase } from '../testing/databases.ts';
+import { benchModule } from './bench-module.ts';
 import { psqlAvailable, timePsqlScript } from './psql-floor.ts';
 
 const args = process.argv.slice(2);
@@ -34,11 +33,7 @@ if (!psqlAvailable()) {
   process.exit(0);
 }
 
-const moduleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-bench-provision-'));
-fs.mkdirSync(path.join(moduleDir, 'plugin'));
-fs.writeFileSync(path.join(moduleDir, 'plugin', 'index.ts'), "export default { meta: { id: 'bench', version: '1.0.0', api: '1.x' }, async register() {} };\n");
-fs.mkdirSync(path.join(moduleDir, 'migrations', 'tenant'), { recursive: true });
-fs.writeFileSync(path.join(moduleDir, 'migrations', 'tenant', '001_init.sql'), MIGRATION);
+const moduleDir = benchModule('fm-bench-provision-', MIGRATION);
 
 /** A database with the system tables and the bench plugin installed and on: nothing timed yet. */
 async function prepared(): Promise<{ url: string; drop: () => Promise<unknown> }> {

@@ -3,32 +3,17 @@
  * the answer's shape, a check that an answer has it, and the hook the Plugins page loads it with.
  */
 import { useCallback, useEffect, useState } from 'react';
+import type { PluginFigures, PluginStatsSnapshot } from '../../sandbox/observability/plugin-stats.ts';
 import { apiJson, type ApiFetch } from './api.ts';
 
 export const PLUGIN_STATS_PATH = '/api/admin/plugins/stats';
 
-export const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const;
-export type StatusClass = (typeof STATUS_CLASSES)[number];
+/** The answer's types are the API's own: one declaration for the server and the page. */
+export type { PluginFigures };
+export type PluginStats = PluginStatsSnapshot;
+export type StatusClass = keyof PluginFigures['statusClasses'];
 
-/** One plugin's figures, counted by the API process since `since`. */
-export interface PluginFigures {
-  id: string;
-  requests: number;
-  /** 5xx answers only: a client's 4xx is not the plugin's error. */
-  errors: number;
-  /** `errors / requests`, a fraction (0.02 is 2 %); 0 before any request. */
-  errorRate: number;
-  /** Over the plugin's latest `p95Window` requests; null before its first request. */
-  p95Ms: number | null;
-  statusClasses: Record<StatusClass, number>;
-}
-
-export interface PluginStats {
-  /** ISO time the API process started counting: every restart starts again from zero. */
-  since: string;
-  p95Window: number;
-  plugins: PluginFigures[];
-}
+export const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const satisfies readonly StatusClass[];
 
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 

@@ -58,10 +58,10 @@ const touched = (column: string) => ({
 });
 
 /**
- * An `access` notice naming the distinct `column` values (as `field`) of the rows a statement
+ * A `kind` notice naming the distinct `column` values (as `field`) of the rows a statement
  * touched; none when it touched no row; every one (no list) after a TRUNCATE or past the limit.
  */
-function accessNotifier(fn: string, field: 'userIds' | 'tenantIds', column: string): string {
+function idsNotifier(fn: string, kind: 'tenants' | 'access', field: 'userIds' | 'tenantIds', column: string): string {
   const rows = touched(column);
   const collect = (source: string) => `SELECT count(*), json_agg(v ORDER BY v) INTO n, ids FROM (SELECT DISTINCT v::text AS v FROM (${source}) AS t) AS d;`;
   return /* sql */ `
@@ -69,7 +69,7 @@ CREATE OR REPLACE FUNCTION public.${fn}() RETURNS trigger LANGUAGE plpgsql AS $f
 DECLARE n int; ids json;
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
-    ${notify(`json_build_object('kind', 'access')`)}
+    ${notify(`json_build_object('kind', '${kind}')`)}
     RETURN NULL;
   ELSIF TG_OP = 'DELETE' THEN
     ${collect(rows.DELETE)}
@@ -79,7 +79,7 @@ BEGIN
     ${collect(rows.UPDATE)}
   END IF;
   IF n > 0 THEN
-    ${notify(`json_build_object('kind', 'access', '${field}', CASE WHEN n <= ${CHANGE_ID_LIMIT} THEN ids END)`)}
+    ${notify(`json_build_object('kind', '${kind}', '${field}', CASE WHEN n <= ${CHANGE_ID_LIMIT} THEN ids END)`)}
   END IF;
   RETURN NULL;
 END $fn$;`;
@@ -97,9 +97,9 @@ const tenantsOfRoles = (source: string) => `SELECT count(*), count(r.id), count(
  * by cascade) the notice names no tenant, so every cached permission set is forgotten.
  */
 const ACCESS_TRIGGER_FUNCTIONS = /* sql */ `
-${accessNotifier('sys_notify_users', 'userIds', 'id')}
-${accessNotifier('sys_notify_user_roles', 'userIds', 'user_id')}
-${accessNotifier('sys_notify_roles', 'tenantIds', 'tenant_id')}
+${idsNotifier('sys_notify_users', 'access', 'userIds', 'id')}
+${idsNotifier('sys_notify_user_roles', 'access', 'userIds', 'user_id')}
+${idsNotifier('sys_notify_roles', 'access', 'tenantIds', 'tenant_id')}
 
 CREATE OR REPLACE FUNCTION public.sys_notify_role_permissions() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE roles int; found int; n int; ids json;
@@ -145,22 +145,7 @@ END $fn$;
  * the rows from the statement's transition tables. Part of the system schema's DDL (system-schema.ts).
  */
 export const CHANGE_TRIGGERS = /* sql */ `
-CREATE OR REPLACE FUNCTION public.sys_notify_tenants() RETURNS trigger LANGUAGE plpgsql AS $fn$
-DECLARE n int; ids json;
-BEGIN
-  IF TG_OP = 'TRUNCATE' THEN
-    ${notify(`json_build_object('kind', 'tenants')`)}
-    RETURN NULL;
-  ELSIF TG_OP = 'DELETE' THEN
-    SELECT count(*), json_agg(id::text ORDER BY id) INTO n, ids FROM old_rows;
-  ELSE
-    SELECT count(*), json_agg(id::text ORDER BY id) INTO n, ids FROM new_rows;
-  END IF;
-  IF n > 0 THEN
-    ${notify(`json_build_object('kind', 'tenants', 'tenantIds', CASE WHEN n <= ${CHANGE_ID_LIMIT} THEN ids END)`)}
-  END IF;
-  RETURN NULL;
-END $fn$;
+${idsNotifier('sys_notify_tenants', 'tenants', 'tenantIds', 'id')}
 
 CREATE OR REPLACE FUNCTION public.sys_notify_tenant_plugins() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE r record;
