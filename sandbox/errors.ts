@@ -4,29 +4,7 @@
  * and an exit code. Data-layer code throws `DomainError`s, never HTTP statuses.
  */
 
-/**
- * An error with an HTTP status, for HTTP-facing code (middleware, `ctx.httpError` in plugins).
- * The status must be a client or server error (400–599): anything else is a programming mistake,
- * refused here so that it never reaches Express as an invalid status.
- */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    /** Extra fields merged into the envelope's `error` object (e.g. `field`, `permission`). */
-    readonly details: Record<string, unknown> = {},
-  ) {
-    if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw new TypeError(`An HTTP error needs a status from 400 to 599 (got ${JSON.stringify(status)}); for other answers use res.status(…) in the handler.`);
-    }
-    if (typeof code !== 'string' || !/^[A-Z][A-Z0-9_]{0,63}$/.test(code)) {
-      throw new TypeError(`An HTTP error needs an UPPER_SNAKE_CASE code such as "ITEM_NOT_FOUND" (got ${JSON.stringify(code)}).`);
-    }
-    super(message);
-    this.name = 'HttpError';
-  }
-}
+export { HttpError } from '../foundation-lib/http-error.ts';
 
 /** The codes of `DomainError`s and what they mean to an HTTP client (http/error-envelope.ts maps them). */
 export type DomainErrorCode =
