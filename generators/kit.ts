@@ -13,12 +13,23 @@ export const TEMPLATE_DIR = path.join(KIT_ROOT, 'template');
 interface KitPackage {
   name: string;
   version: string;
-  foundationModule: { devDependencies: Record<string, string> };
+  foundationModule: { dependencies: Record<string, string>; devDependencies: Record<string, string> };
   allowScripts?: Record<string, boolean>;
 }
 
 export const kitPackage: KitPackage = JSON.parse(fs.readFileSync(path.join(KIT_ROOT, 'package.json'), 'utf8'));
 export const KIT_VERSION = kitPackage.version;
+
+const sorted = (deps: Record<string, string>) => Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
+
+/**
+ * A generated module's dependencies: what its plugin code needs at run time (`drizzle-orm`,
+ * `zod`), listed under `foundationModule.dependencies` in the kit's package.json. They are what a
+ * foundation must install to run the module; `foundation-module vendor` merges them into it.
+ */
+export function moduleDependencies(): Record<string, string> {
+  return sorted(kitPackage.foundationModule.dependencies);
+}
 
 /**
  * A generated module's devDependencies: the kit at the generating version, and what the kit's
@@ -26,8 +37,7 @@ export const KIT_VERSION = kitPackage.version;
  * them, so `npm create` installs one package; the module's own install brings them.
  */
 export function moduleDevDependencies(): Record<string, string> {
-  const deps: Record<string, string> = { ...kitPackage.foundationModule.devDependencies, [kitPackage.name]: `^${KIT_VERSION}` };
-  return Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
+  return sorted({ ...kitPackage.foundationModule.devDependencies, [kitPackage.name]: `^${KIT_VERSION}` });
 }
 
 /** Install scripts a generated module approves (npm 11 runs only approved ones). */

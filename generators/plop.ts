@@ -12,7 +12,7 @@ import path from 'node:path';
 import nodePlop, { type ActionType, type NodePlopAPI } from 'node-plop';
 import { migrationFileName, parseMigrationFileName, type MigrationFileName } from '../rules/index.ts';
 import { listFiles } from './files.ts';
-import { moduleAllowScripts, moduleDevDependencies, TEMPLATE_DIR } from './kit.ts';
+import { moduleAllowScripts, moduleDependencies, moduleDevDependencies, TEMPLATE_DIR } from './kit.ts';
 import type { EntityNames, ModuleNames, Spellings } from './names.ts';
 import { addImport, addToBlock } from './source-edits.ts';
 
@@ -138,6 +138,7 @@ function moduleActions(answers: ModuleAnswers, stagingDir: string): ActionType[]
 /** package.json is data: the kit's own lists go in as JSON, never through a template. */
 function withDependencies(text: string): string {
   const pkg = JSON.parse(text) as Record<string, unknown>;
+  pkg.dependencies = moduleDependencies();
   pkg.devDependencies = moduleDevDependencies();
   pkg.allowScripts = moduleAllowScripts();
   return `${JSON.stringify(pkg, null, 2)}\n`;
