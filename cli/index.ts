@@ -6,9 +6,9 @@ import { createRequire } from 'node:module';
 import { devCommand } from './commands/dev.ts';
 import { generateCommand } from './commands/generate.ts';
 import { migrateCommand } from './commands/migrate.ts';
-import { notYet } from './commands/not-yet.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { tenantsCommand } from './commands/tenants.ts';
+import { vendorCommand } from './commands/vendor.ts';
 import { runProgram } from './run.ts';
 
 const KIT_VERSION: string = createRequire(import.meta.url)('../package.json').version;
@@ -32,6 +32,9 @@ Commands:
                        Create, list and drop tenants (foundation-module tenants --help)
   plugins <list|enable|disable|uninstall|config>
                        Switch modules on and off, per tenant or globally (foundation-module plugins --help)
+  vendor <module dir> --into <foundation root>
+                       Place a module in a foundation, with its adapter and dependencies
+                       (foundation-module vendor --help)
 
 Options:
   -h, --help           Show this help
@@ -45,6 +48,6 @@ await runProgram({
     migrate: migrateCommand,
     tenants: (argv) => tenantsCommand(argv, KIT_VERSION),
     plugins: (argv) => pluginsCommand(argv, KIT_VERSION),
-    vendor: async () => notYet('vendor', KIT_VERSION),
+    vendor: (argv) => vendorCommand(argv, KIT_VERSION),
   },
 }, process.argv.slice(2));

@@ -6,9 +6,9 @@
  */
 import { createRequire } from 'node:module';
 import { migrateCommand } from './commands/migrate.ts';
-import { notYet } from './commands/not-yet.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { tenantsCommand } from './commands/tenants.ts';
+import { vendorCommand } from './commands/vendor.ts';
 import { runProgram } from './run.ts';
 
 const KIT_VERSION: string = createRequire(import.meta.url)('../package.json').version;
@@ -18,7 +18,8 @@ const HELP = `foundation-module <command> [options]   (operator commands; the de
 Commands:
   migrate <status|validate|up|down> [module dirs…]   foundation-module migrate --help
   tenants <create|list|drop>                         foundation-module tenants --help
-  plugins <list|enable|disable|uninstall|config>            foundation-module plugins --help
+  plugins <list|enable|disable|uninstall|config>     foundation-module plugins --help
+  vendor <module dir> --into <foundation root>       foundation-module vendor --help
 
 Give the database with --database-url or DATABASE_URL: without the dev stack there is no
 embedded PostgreSQL.
@@ -32,7 +33,7 @@ await runProgram({
     migrate: migrateCommand,
     tenants: (argv) => tenantsCommand(argv, KIT_VERSION),
     plugins: (argv) => pluginsCommand(argv, KIT_VERSION),
-    vendor: async () => notYet('vendor', KIT_VERSION),
+    vendor: (argv) => vendorCommand(argv, KIT_VERSION),
   },
   unavailable: { dev: `\`dev\` ${DEV_STACK}`, generate: `\`generate\` ${DEV_STACK}` },
 }, process.argv.slice(2));

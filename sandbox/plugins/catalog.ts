@@ -23,6 +23,10 @@ export interface ModuleCatalog {
   configSchema?: Record<string, unknown>;
   /** module.config.ts `globalConfigSchema`, when declared. */
   globalConfigSchema?: Record<string, unknown>;
+  /** The contract version it needs (`meta.api`); read from code only. */
+  api?: string;
+  /** module.config.ts's default export as data (functions left out); read from code only. */
+  moduleConfig?: Record<string, unknown>;
   /** Where it was read: the module's code, or its manifest file. */
   source: 'code' | 'manifest';
 }

@@ -1,0 +1,237 @@
+/**
+ * Kit-owned (create-foundation-module): `foundation-module vendor` places this file in a
+ * foundation's src/lib/foundation-module/ and rewrites it on each vendoring: edit bindings.ts instead.
+ *
+ * Turns the foundation's own pieces (bindings.ts: its withTenantTx, requirePermission, auth,
+ * tenants, logger) into plugin contract 1.x for one module, and adds what the contract promises
+ * where a foundation's pieces fall short:
+ * - `GET /health` answers 200 without identity, before anything else on the router;
+ * - a disabled plugin answers 403 `PLUGIN_DISABLED` (globally or for the caller's tenant);
+ * - a plugin may require only permissions it declares (refused when it registers);
+ * - refusals and errors answer the contract's envelope `{ error: { code, message, … } }`,
+ *   whatever body the foundation's own middleware writes;
+ * - a nested `db.transaction()` or `ctx.withTenantTx()` of the same tenant is a savepoint;
+ * - events emitted in a tenant transaction are delivered after its commit, dropped on rollback.
+ * It imports express and drizzle-orm (which the foundation and the module already have), never the kit.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { sql, TransactionRollbackError } from 'drizzle-orm';
+import type { EventHandler, FoundationPlugin, LogMeta, PluginContext, PluginEvent, PluginLogger, RequestIdentity, TenantDb, TenantInfo } from 'create-foundation-module/contract';
+import { answerFor, HttpError } from './http-error.ts';
+
+/** What bindings.ts maps from the foundation: one object per foundation, shared by its modules. */
+export interface FoundationBindings {
+  /** The foundation's tenant transaction: `search_path` on the tenant's schema, Drizzle over its client. */
+  withTenantTx<T>(tenantId: string, run: (db: TenantDb) => Promise<T>): Promise<T>;
+  /** The foundation's permission middleware; its refusals are re-answered in the contract's envelope. */
+  requirePermission(permission: string): RequestHandler;
+  /** The caller, from the foundation's own authentication; undefined for an anonymous request. */
+  identity(req: Request): RequestIdentity | undefined;
+  /** Whether the plugin is switched on, globally and for the tenant (the kill switch included). */
+  isEnabled(pluginId: string, tenantId: string): boolean | Promise<boolean>;
+  /** The tenant of `{ code }` or `{ domain }`, or null. */
+  resolveTenant(query: { code: string } | { domain: string }): Promise<TenantInfo | null>;
+  /** Configuration values as stored (defaults are the module's to declare in its schema). */
+  config: {
+    getGlobal(pluginId: string, key: string): Promise<unknown>;
+    getTenant(pluginId: string, tenantId: string, key: string): Promise<unknown>;
+  };
+  /** A pino-style logger: `(fields, message)`. */
+  logger: Record<'debug' | 'info' | 'warn' | 'error', (fields: Record<string, unknown>, msg: string) => void>;
+}
+
+export interface PluginModule {
+  default: FoundationPlugin;
+  permissions?: string[];
+}
+
+interface OpenTransaction {
+  tenantId: string;
+  db: TenantDb;
+  /** Work waiting for the outermost commit (events); a rolled-back savepoint drops its share. */
+  afterCommit: (() => Promise<void>)[];
+}
+
+const openTransaction = new AsyncLocalStorage<OpenTransaction>();
+/** Listeners of every module of this foundation: events cross modules, as in the sandbox. */
+const listeners = new Map<string, { pluginId: string; handler: EventHandler }[]>();
+const EVENT_NAME = /^[a-z][a-z0-9-]{1,39}\.[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
+
+/** Builds the module's router: calls `register(ctx)` once, behind the health route, the gate and the envelope. */
+export async function createPluginRouter({ default: plugin, permissions = [] }: PluginModule, bindings: FoundationBindings): Promise<Router> {
+  const pluginId = plugin.meta.id;
+  const router = express.Router();
+  router.get('/health', (_req, res) => {
+    res.json({ ok: true, plugin: pluginId, version: plugin.meta.version });
+  });
+  router.use(async (req: Request, _res: Response, next: NextFunction) => {
+    const who = bindings.identity(req);
+    if (who && !(await bindings.isEnabled(pluginId, who.tenantId))) {
+      throw new HttpError(403, 'PLUGIN_DISABLED', `Plugin ${pluginId} is disabled for this tenant.`, { pluginId, tenantId: who.tenantId });
+    }
+    next();
+  });
+  const routes = express.Router();
+  router.use(routes);
+  router.use((req: Request) => {
+    throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${req.baseUrl}${req.path}.`);
+  });
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const answer = answerFor(error);
+    const tenantId = bindings.identity(req)?.tenantId;
+    if (answer.status >= 500) bindings.logger.error({ err: error, pluginId, tenantId, code: answer.code }, 'request failed');
+    if (res.headersSent) return void res.end();
+    if (answer.retryAfter) res.setHeader('Retry-After', String(answer.retryAfter));
+    res.status(answer.status).json({ error: { ...answer.details, code: answer.code, message: answer.message } });
+  });
+  await plugin.register(contextFor(pluginId, permissions, routes, bindings));
+  return router;
+}
+
+function contextFor(pluginId: string, declared: string[], router: Router, bindings: FoundationBindings): PluginContext {
+  const log = pluginLogger(pluginId, bindings);
+  return {
+    router,
+    auth(req) {
+      const who = bindings.identity(req);
+      if (!who) throw new HttpError(401, 'UNAUTHENTICATED', 'This route needs a signed-in user in a tenant.');
+      return who;
+    },
+    rbac: {
+      require(permission) {
+        if (!declared.includes(permission)) {
+          throw new Error(`Plugin "${pluginId}" requires permission ${JSON.stringify(permission)}, which it does not declare in its exported permissions.`);
+        }
+        return inEnvelope(bindings.requirePermission(permission), permission, bindings);
+      },
+    },
+    withTenantTx: (tenantId, run) => withTenantTx(bindings, tenantId, run),
+    resolveTenant(query) {
+      const given = query && typeof query === 'object' ? (['code', 'domain'] as const).filter((key) => query[key] !== undefined) : [];
+      if (given.length !== 1) throw new HttpError(400, 'INVALID_TENANT_QUERY', 'A tenant is looked up by { code } or by { domain }, exactly one of them.');
+      return bindings.resolveTenant(given[0] === 'code' ? { code: String(query.code) } : { domain: String(query.domain).toLowerCase() });
+    },
+    config: {
+      getGlobal: async <T>(key: string) => (await bindings.config.getGlobal(pluginId, key)) as T | undefined,
+      getTenant: async <T>(tenantId: string, key: string) => (await bindings.config.getTenant(pluginId, tenantId, key)) as T | undefined,
+    },
+    events: {
+      on(name, handler) {
+        if (typeof name !== 'string' || !EVENT_NAME.test(name)) throw new TypeError(`Plugin "${pluginId}" listens to ${JSON.stringify(name)}, which is not "<plugin id>.<event>".`);
+        listeners.set(name, [...(listeners.get(name) ?? []), { pluginId, handler: handler as EventHandler }]);
+      },
+      emit(name, payload) {
+        if (typeof name !== 'string' || !EVENT_NAME.test(name) || !name.startsWith(`${pluginId}.`)) {
+          throw new TypeError(`Plugin "${pluginId}" emits ${JSON.stringify(name)}: a plugin emits only "${pluginId}.<event>".`);
+        }
+        const open = openTransaction.getStore();
+        const event: PluginEvent = { name, payload, tenantId: open?.tenantId ?? null, emittedBy: pluginId };
+        if (open) {
+          open.afterCommit.push(() => deliver(event, bindings));
+          return Promise.resolve();
+        }
+        return deliver(event, bindings);
+      },
+    },
+    cron: {
+      register() {
+        throw new Error(`Plugin "${pluginId}" registers a cron job: this kit version's foundation adapter does not run cron jobs yet; run the job from the foundation's own scheduler.`);
+      },
+    },
+    log,
+    httpError: (status, code, message, details) => new HttpError(status, code, message, details),
+  };
+}
+
+/**
+ * The foundation's permission middleware, with its refusal re-answered in the envelope: a body it
+ * writes with a 4xx status becomes `UNAUTHENTICATED` (401) or `FORBIDDEN` (403) naming the permission.
+ */
+function inEnvelope(middleware: RequestHandler, permission: string, bindings: FoundationBindings): RequestHandler {
+  return (req, res, next) => {
+    if (!bindings.identity(req)) return next(new HttpError(401, 'UNAUTHENTICATED', 'This route needs a signed-in user in a tenant.'));
+    const { json, send, end } = res;
+    const restore = () => Object.assign(res, { json, send, end });
+    const refuse = () => {
+      restore();
+      const status = res.statusCode === 401 ? 401 : 403;
+      res.statusCode = 200; // the envelope's handler sets the status
+      next(status === 401 ? new HttpError(401, 'UNAUTHENTICATED', 'This route needs a signed-in user in a tenant.')
+        : new HttpError(403, 'FORBIDDEN', `You don't have permission ${permission}.`, { permission }));
+      return res;
+    };
+    const intercept = (original: (...args: never[]) => Response) => function (this: Response, ...args: never[]) {
+      return res.statusCode >= 400 ? refuse() : (restore(), original.apply(res, args));
+    };
+    Object.assign(res, { json: intercept(json), send: intercept(send), end: intercept(end) });
+    middleware(req, res, (error?: unknown) => {
+      restore();
+      next(error);
+    });
+  };
+}
+
+async function withTenantTx<T>(bindings: FoundationBindings, tenantId: string, run: (db: TenantDb) => Promise<T>): Promise<T> {
+  const outer = openTransaction.getStore();
+  if (outer) {
+    if (outer.tenantId !== tenantId) {
+      throw new Error(`withTenantTx("${tenantId}") was called inside a transaction of tenant "${outer.tenantId}": finish the first before starting the other.`);
+    }
+    const inner: OpenTransaction = { ...outer, afterCommit: [] };
+    const result = await openTransaction.run(inner, () => outer.db.transaction((tx) => run(tx as unknown as TenantDb)));
+    outer.afterCommit.push(...inner.afterCommit);
+    return result;
+  }
+  const open: OpenTransaction = { tenantId, db: undefined as unknown as TenantDb, afterCommit: [] };
+  const result = await bindings.withTenantTx(tenantId, (db) => {
+    open.db = savepointing(db, 0);
+    return openTransaction.run(open, () => run(open.db));
+  });
+  for (const work of open.afterCommit) await work();
+  return result;
+}
+
+/**
+ * The foundation's Drizzle handle with `transaction()` as a savepoint: a foundation's handle is
+ * often a plain database over a client already in a transaction, where Drizzle would send a
+ * second BEGIN (a warning) and its COMMIT would end the outer transaction early.
+ */
+function savepointing(db: TenantDb, depth: number): TenantDb {
+  return new Proxy(db, {
+    get(target, property, receiver) {
+      if (property === 'rollback') return () => { throw new TransactionRollbackError(); };
+      if (property !== 'transaction') return Reflect.get(target, property, receiver);
+      return async <R>(run: (tx: TenantDb) => Promise<R>) => {
+        const name = sql.raw(`foundation_module_savepoint_${depth + 1}`);
+        await target.execute(sql`SAVEPOINT ${name}`);
+        try {
+          const result = await run(savepointing(target, depth + 1));
+          await target.execute(sql`RELEASE SAVEPOINT ${name}`);
+          return result;
+        } catch (error) {
+          await target.execute(sql`ROLLBACK TO SAVEPOINT ${name}`);
+          throw error;
+        }
+      };
+    },
+  });
+}
+
+async function deliver(event: PluginEvent, bindings: FoundationBindings): Promise<void> {
+  for (const { pluginId, handler } of [...(listeners.get(event.name) ?? [])]) {
+    try {
+      await handler(event.payload, event);
+    } catch (error) {
+      bindings.logger.error({ err: error, event: event.name, pluginId, emittedBy: event.emittedBy, tenantId: event.tenantId }, `handler of event ${event.name} failed`);
+    }
+  }
+}
+
+function pluginLogger(pluginId: string, bindings: FoundationBindings): PluginLogger {
+  const write = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, meta?: LogMeta) => {
+    const tenantId = openTransaction.getStore()?.tenantId;
+    bindings.logger[level]({ ...(meta instanceof Error ? { err: meta } : meta), pluginId, ...(tenantId ? { tenantId } : {}) }, String(msg));
+  };
+  return Object.assign(write('info'), { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') });
+}

@@ -1,0 +1,195 @@
+/**
+ * `foundation-module vendor` as a maintainer runs it: what lands where, --dry-run, vendoring again
+ * after a module change (only changed files update, an edit made in the foundation is a conflict),
+ * --force, the dependencies, and bad arguments refused with nothing written.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checksum } from '../vendor/manifest.ts';
+import { copyReferenceFoundation, REPO_ROOT, vendor } from './helpers/reference-foundation.ts';
+
+const ITEMS = path.join(REPO_ROOT, 'examples/items');
+const made: string[] = [];
+afterEach(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function foundation(): string {
+  const copy = copyReferenceFoundation();
+  made.push(copy);
+  return copy;
+}
+
+/** A copy of the items module (its node_modules the kit's), to change as its author would. */
+function itemsCopy(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'items-module-'));
+  made.push(dir);
+  fs.cpSync(ITEMS, dir, { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' });
+  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+/** Every file under `dir` with its content: what "nothing written" compares. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const visit = (relative: string) => {
+    for (const entry of fs.readdirSync(path.join(dir, relative), { withFileTypes: true })) {
+      const child = path.join(relative, entry.name);
+      if (entry.name === 'node_modules') continue;
+      if (entry.isSymbolicLink()) out[child] = `-> ${fs.readlinkSync(path.join(dir, child))}`;
+      else if (entry.isDirectory()) visit(child);
+      else out[child] = fs.readFileSync(path.join(dir, child), 'utf8');
+    }
+  };
+  visit('');
+  return out;
+}
+
+describe('foundation-module vendor', () => {
+  it('places the module in the seeds\' layout, with a server-safe module.config, the adapter and a manifest', async () => {
+    const root = foundation();
+    const { code, lines } = await vendor([ITEMS, '--into', root]);
+    expect(code, lines.join('\n')).toBe(0);
+    const at = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
+    for (const file of ['plugin/index.ts', 'plugin/items.ts', 'shared/schema.ts', 'migrations/tenant/001_init.sql', 'client/manifest.ts', 'client/src/pages/ItemsPage.tsx', 'server/routes/index.ts', 'module.config.ts']) {
+      expect(fs.existsSync(path.join(root, 'src/modules/items', file)), file).toBe(true);
+    }
+    // Nothing vendored imports the kit: its contract types sit beside the bindings.
+    const vendored = Object.entries(snapshot(path.join(root, 'src'))).filter(([file]) => /\.tsx?$/.test(file));
+    expect(vendored.filter(([, text]) => text.includes("'create-foundation-module")).map(([file]) => file)).toEqual([]);
+    expect(at('src/modules/items/plugin/items.ts')).toContain("from '../../../lib/foundation-module/contract.ts'");
+    // The server-safe config imports no client code, and says what the module's does.
+    expect(at('src/modules/items/module.config.ts')).not.toMatch(/client\//);
+    expect(at('src/modules/items/module.config.ts')).toContain('"label": "Items"');
+    expect(at('src/modules/items/server/routes/index.ts')).toMatch(/export default await createPluginRouter/);
+    const manifest = JSON.parse(at('src/modules/items/vendor.json'));
+    expect(manifest).toMatchObject({ id: 'items', version: '0.1.0', kitVersion: '0.1.0' });
+    expect(manifest.files['src/modules/items/plugin/items.ts']).toBe(checksum(at('src/modules/items/plugin/items.ts')));
+    // Run-time dependencies merged; the install is the maintainer's to run.
+    expect(JSON.parse(at('package.json')).dependencies).toMatchObject({ zod: '^4.6.7', 'drizzle-orm': '^0.45.4', express: expect.any(String) });
+    expect(lines.join('\n')).toMatch(/Added to package.json: zod@\^4\.6\.7\. Run npm install/);
+  });
+
+  it('--dry-run lists CREATE, then UPDATE with a diff and CONFLICT after a change, and writes nothing', async () => {
+    const root = foundation();
+    const before = snapshot(root);
+    const first = await vendor([ITEMS, '--into', root, '--dry-run']);
+    expect(first.code).toBe(0);
+    expect(first.lines).toContain('CREATE   src/modules/items/plugin/items.ts');
+    expect(first.lines).toContain('CREATE   src/lib/foundation-module/bindings.ts');
+    expect(snapshot(root)).toEqual(before);
+
+    const module = itemsCopy();
+    expect((await vendor([module, '--into', root])).code).toBe(0);
+    fs.appendFileSync(path.join(module, 'plugin/validation.ts'), '\n// a change by the module author\n');
+    fs.appendFileSync(path.join(root, 'src/modules/items/plugin/items.ts'), '\n// a change by the maintainer\n');
+    const after = snapshot(root);
+    const second = await vendor([module, '--into', root, '--dry-run']);
+    const text = second.lines.join('\n');
+    expect(text).toMatch(/^UPDATE {3}src\/modules\/items\/plugin\/validation\.ts$/m);
+    expect(text).toContain('+// a change by the module author');
+    expect(text).toMatch(/^CONFLICT src\/modules\/items\/plugin\/items\.ts {2}\(edited in the foundation since it was vendored\)$/m);
+    expect(text).toMatch(/^SKIP {5}src\/modules\/items\/shared\/schema\.ts {2}\(unchanged\)$/m);
+    expect(text).toMatch(/^SKIP {5}src\/lib\/foundation-module\/bindings\.ts/m);
+    expect(text).toMatch(/1 conflict: vendoring would refuse without --force/);
+    expect(snapshot(root)).toEqual(after);
+  });
+
+  it('vendoring again updates only the changed files, refuses over an edited one, and --force overwrites it', async () => {
+    const root = foundation();
+    const module = itemsCopy();
+    expect((await vendor([module, '--into', root])).code).toBe(0);
+    const bindings = path.join(root, 'src/lib/foundation-module/bindings.ts');
+    fs.writeFileSync(bindings, '// the maintainer\'s bindings\n');
+
+    fs.appendFileSync(path.join(module, 'plugin/validation.ts'), '\n// changed\n');
+    fs.rmSync(path.join(module, 'client/src/plugin-id.ts'));
+    fs.writeFileSync(path.join(module, 'client/manifest.ts'), fs.readFileSync(path.join(module, 'client/manifest.ts'), 'utf8').replace("import { pluginId } from './src/plugin-id.ts';", "const pluginId = 'items';"));
+    const updated = await vendor([module, '--into', root]);
+    expect(updated.code, updated.lines.join('\n')).toBe(0);
+    expect(updated.lines.filter((line) => /^(CREATE|UPDATE|DELETE|CONFLICT)/.test(line)).sort()).toEqual([
+      'DELETE   src/modules/items/client/src/plugin-id.ts',
+      'UPDATE   src/modules/items/client/manifest.ts',
+      'UPDATE   src/modules/items/plugin/validation.ts',
+    ]);
+    expect(fs.readFileSync(bindings, 'utf8')).toBe('// the maintainer\'s bindings\n');
+
+    const edited = path.join(root, 'src/modules/items/plugin/items.ts');
+    fs.appendFileSync(edited, '\n// the maintainer\'s fix\n');
+    fs.appendFileSync(path.join(module, 'plugin/items.ts'), '\n// the author\'s change\n');
+    fs.appendFileSync(path.join(module, 'plugin/index.ts'), '\n// another change\n');
+    const before = snapshot(root);
+    const refused = await vendor([module, '--into', root]);
+    expect(refused.code).toBe(1);
+    expect(refused.lines.at(-1)).toMatch(/Nothing was written: 1 conflict:\n {2}src\/modules\/items\/plugin\/items\.ts: edited in the foundation/);
+    expect(snapshot(root)).toEqual(before);
+
+    const forced = await vendor([module, '--into', root, '--force']);
+    expect(forced.code).toBe(0);
+    expect(fs.readFileSync(edited, 'utf8')).toContain('// the author\'s change');
+    expect(fs.readFileSync(edited, 'utf8')).not.toContain('// the maintainer\'s fix');
+    expect(forced.lines.join('\n')).toMatch(/forced: src\/modules\/items\/plugin\/items\.ts/);
+  });
+
+  it('refuses a run-time dependency of another major version unless --force, then keeps the foundation\'s', async () => {
+    const root = foundation();
+    const pkgFile = path.join(root, 'package.json');
+    const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
+    pkg.dependencies['drizzle-orm'] = '^0.38.0';
+    fs.writeFileSync(pkgFile, JSON.stringify(pkg, null, 2));
+    const before = snapshot(root);
+    const refused = await vendor([ITEMS, '--into', root]);
+    expect(refused.code).toBe(1);
+    expect(refused.lines.at(-1)).toContain('dependency drizzle-orm: the module needs ^0.45.4, the foundation has ^0.38.0');
+    expect(snapshot(root)).toEqual(before);
+    expect((await vendor([ITEMS, '--into', root, '--force'])).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(pkgFile, 'utf8')).dependencies['drizzle-orm']).toBe('^0.38.0');
+  });
+
+  describe('bad arguments fail clearly, with nothing written', () => {
+    const cases: { name: string; args: (root: string, tmp: string) => string[]; setup?: (root: string, tmp: string) => void; code: number; message: RegExp }[] = [
+      { name: 'no module', args: (root) => ['--into', root], code: 2, message: /Name the module folder/ },
+      { name: 'no --into', args: () => [ITEMS], code: 2, message: /Name the foundation with --into/ },
+      { name: '--into without a value', args: () => [ITEMS, '--into'], code: 2, message: /--into needs a value|Name the foundation/ },
+      { name: '--into twice', args: (root) => [ITEMS, '--into', root, '--into', root], code: 2, message: /--into is given 2 times/ },
+      { name: 'an unknown option', args: (root) => [ITEMS, '--into', root, '--yes'], code: 2, message: /Unknown option --yes/ },
+      { name: 'two modules', args: (root) => [ITEMS, ITEMS, '--into', root], code: 2, message: /One module at a time/ },
+      { name: 'a module folder that does not exist', args: (root, tmp) => [path.join(tmp, 'nope'), '--into', root], code: 1, message: /is not a folder/ },
+      { name: 'a folder that is not a module', args: (root, tmp) => [tmp, '--into', root], setup: (_root, tmp) => fs.writeFileSync(path.join(tmp, 'package.json'), '{}'), code: 1, message: /is not a module: it has no plugin\/index\.ts/ },
+      { name: 'a foundation folder that does not exist', args: (_root, tmp) => [ITEMS, '--into', path.join(tmp, 'nope')], code: 1, message: /is not a folder/ },
+      { name: 'a folder that is not a foundation', args: (_root, tmp) => [ITEMS, '--into', tmp], code: 1, message: /is not a foundation: it has no package\.json and no src/ },
+      { name: 'the module itself as the foundation', args: () => [ITEMS, '--into', ITEMS], code: 1, message: /is not a foundation|separate folders/ },
+      {
+        name: 'an id taken by another module', args: (root) => [ITEMS, '--into', root], code: 1, message: /src\/modules\/items\/ already holds another module/,
+        setup: (root) => {
+          fs.mkdirSync(path.join(root, 'src/modules/items/server/routes'), { recursive: true });
+          fs.writeFileSync(path.join(root, 'src/modules/items/server/routes/index.ts'), 'export default null;\n');
+        },
+      },
+      {
+        name: 'a modules folder that is a symbolic link out of the foundation', args: (root) => [ITEMS, '--into', root], code: 1, message: /is a symbolic link/,
+        setup: (root, tmp) => {
+          fs.rmSync(path.join(root, 'src/modules'), { recursive: true });
+          fs.symlinkSync(tmp, path.join(root, 'src/modules'), 'dir');
+        },
+      },
+      {
+        name: 'a malformed foundation package.json', args: (root) => [ITEMS, '--into', root], code: 1, message: /package\.json is not valid JSON/,
+        setup: (root) => fs.writeFileSync(path.join(root, 'package.json'), '{ "name": '),
+      },
+    ];
+    it.each(cases)('$name', async ({ args, setup, code, message }) => {
+      const root = foundation();
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-args-'));
+      made.push(tmp);
+      setup?.(root, tmp);
+      const before = [snapshot(root), snapshot(tmp)];
+      const result = await vendor(args(root, tmp));
+      expect(result.code, result.lines.join('\n')).toBe(code);
+      expect(result.lines.at(-1)).toMatch(message);
+      expect([snapshot(root), snapshot(tmp)]).toEqual(before);
+    });
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * What vendoring places in a foundation, and where: the module's own files under
+ * `src/modules/<id>/` (seeds' layout), the kit-owned library beside the bindings in
+ * `src/lib/foundation-module/`, and the import paths rewritten to those places. Pure: reads the
+ * kit's and the module's files, writes nothing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where the library and the bindings go, relative to the foundation root. */
+export const LIB_DIR = 'src/lib/foundation-module';
+export const BINDINGS_FILE = `${LIB_DIR}/bindings.ts`;
+export const modulePath = (id: string, relative = '') => path.posix.join('src/modules', id, relative);
+
+/** The module's folders that ship; tests, the dev config and the README stay with the module. */
+const SHIPPED_DIRS = ['plugin', 'shared', 'migrations', 'client'];
+const SHIPPED_EXTENSIONS = /\.(ts|tsx|sql|css|json|svg|png)$/;
+
+const KIT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The kit's source for each library file (relative to the kit root), by name in the foundation. */
+const LIBRARY: Record<string, string> = {
+  'contract.ts': 'contract/index.ts',
+  'client-contract.ts': 'client/contract.ts',
+  'http-error.ts': 'foundation-lib/http-error.ts',
+  'plugin-router.ts': 'foundation-lib/plugin-router.ts',
+};
+
+export class VendorLayoutError extends Error {
+  override name = 'VendorLayoutError';
+}
+
+export interface PlacedFile {
+  /** Relative to the foundation root, with `/`. */
+  target: string;
+  content: string;
+}
+
+/** The kit-owned library files, their imports pointing at each other. */
+export function libraryFiles(): PlacedFile[] {
+  return Object.entries(LIBRARY).map(([name, source]) => {
+    const target = `${LIB_DIR}/${name}`;
+    return { target, content: rewriteImports(read(path.join(KIT_ROOT, source)), target, source) };
+  });
+}
+
+/** The bindings file as the kit first writes it; the foundation's own from then on. */
+export function defaultBindings(): PlacedFile {
+  return { target: BINDINGS_FILE, content: read(path.join(KIT_ROOT, 'foundation-lib/bindings.ts')) };
+}
+
+/** The module's files in the foundation, and its adapter (`server/routes/index.ts`). */
+export function moduleFiles(moduleDir: string, id: string): PlacedFile[] {
+  const placed: PlacedFile[] = [];
+  for (const dir of SHIPPED_DIRS) {
+    for (const relative of walk(moduleDir, dir)) {
+      const target = modulePath(id, relative);
+      const text = read(path.join(moduleDir, relative));
+      placed.push({ target, content: /\.tsx?$/.test(relative) && !/\.d\.ts$/.test(relative) ? rewriteImports(text, target, relative, id) : text });
+    }
+  }
+  placed.push({ target: modulePath(id, 'server/routes/index.ts'), content: read(path.join(KIT_ROOT, 'foundation-lib/module-routes.ts')) });
+  return placed;
+}
+
+/** Files under `dir` of the module, relative to the module; a symlink is refused (it could point anywhere). */
+function walk(moduleDir: string, dir: string): string[] {
+  const root = path.join(moduleDir, dir);
+  if (!fs.existsSync(root)) return [];
+  const found: string[] = [];
+  const visit = (relative: string) => {
+    for (const entry of fs.readdirSync(path.join(moduleDir, relative), { withFileTypes: true })) {
+      const child = path.posix.join(relative, entry.name);
+      if (entry.isSymbolicLink()) throw new VendorLayoutError(`${path.join(moduleDir, child)} is a symbolic link: vendoring copies files only. Replace it with the file itself.`);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) visit(child);
+      } else if (entry.isFile() && SHIPPED_EXTENSIONS.test(entry.name)) found.push(child);
+    }
+  };
+  if (fs.lstatSync(root).isSymbolicLink()) throw new VendorLayoutError(`${root} is a symbolic link: vendoring copies files only.`);
+  visit(dir);
+  return found.sort();
+}
+
+const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"\n]+)\2/g;
+
+/**
+ * The file's imports as they must read at `target`: the kit's type entries become the library's
+ * copies, and the module's `@client/*` alias a relative path. Any other import of the kit is kit
+ * runtime code, which a foundation doesn't have: refused, naming the file.
+ */
+export function rewriteImports(text: string, target: string, source: string, id?: string): string {
+  const relativeTo = (to: string) => {
+    const relative = path.posix.relative(path.posix.dirname(target), to);
+    return relative.startsWith('.') ? relative : `./${relative}`;
+  };
+  return text.replace(SPECIFIER, (whole, lead: string, quote: string, specifier: string) => {
+    let rewritten: string | undefined;
+    if (specifier === 'create-foundation-module/contract') rewritten = relativeTo(`${LIB_DIR}/contract.ts`);
+    else if (specifier === 'create-foundation-module/client') rewritten = relativeTo(`${LIB_DIR}/client-contract.ts`);
+    else if (specifier === 'create-foundation-module' || specifier.startsWith('create-foundation-module/')) {
+      throw new VendorLayoutError(`${source} imports "${specifier}", the kit's runtime code, which a foundation does not have. ` +
+        "Plugin code may import only the contract's types (import type … from 'create-foundation-module/contract').");
+    } else if (id && specifier.startsWith('@client/')) rewritten = relativeTo(modulePath(id, `client/src/${specifier.slice('@client/'.length)}`));
+    return rewritten === undefined ? whole : `${lead}${quote}${rewritten}${quote}`;
+  });
+}
+
+function read(file: string): string {
+  return fs.readFileSync(file, 'utf8');
+}
