@@ -1,18 +1,16 @@
 // Smoke test of the reference foundation fixture (test/fixtures/foundation) on a real PostgreSQL:
 // if this fixture is wrong, every test that vendors a module into it proves nothing.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import pg from 'pg';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createThrowawayDatabase, type ThrowawayDatabase } from '../testing/databases.ts';
+import { copyReferenceFoundation } from './helpers/reference-foundation.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'foundation');
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 // The fixture is imported at run time from a temp copy, never type-imported: the kit's own type
@@ -53,8 +51,7 @@ export default router;
 // JSX in a module's client folder: the fixture's tsconfig must leave it alone (no jsx, no react types).
 const NOTES_CLIENT = `export default function Notes() { return <main>notes</main>; }\n`;
 
-const admin = new pg.Client({ connectionString: SERVER_URL });
-const dbName = `reference_foundation_${randomBytes(4).toString('hex')}`;
+let database: ThrowawayDatabase;
 let pool: pg.Pool;
 let copy: string;
 let f: Foundation;
@@ -81,17 +78,11 @@ async function systemSnapshot(): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  admin.on('error', () => {});
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${dbName}`;
-  pool = new pg.Pool({ connectionString: url.href, max: 5 });
+  database = await createThrowawayDatabase(SERVER_URL);
+  pool = new pg.Pool({ connectionString: database.url, max: 5 });
   pool.on('error', () => {});
 
-  copy = fs.mkdtempSync(path.join(os.tmpdir(), 'reference-foundation-'));
-  fs.cpSync(FIXTURE, copy, { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' });
-  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+  copy = copyReferenceFoundation();
   writeFile('src/modules/notes/server/routes/index.ts', NOTES_MODULE);
   writeFile('src/modules/notes/client/Notes.tsx', NOTES_CLIENT);
   writeFile('src/modules/broken/server/routes/index.ts', `export default { not: 'a router' };\n`);
@@ -115,8 +106,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.end();
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => {});
-  await admin.end();
+  await database?.drop().catch(() => {});
   if (copy) fs.rmSync(copy, { recursive: true, force: true });
 });
 
@@ -214,12 +204,10 @@ describe('reference foundation', () => {
   });
 
   it('bootstrap CLI creates the tenants it is given, once', () => {
-    const url = new URL(SERVER_URL);
-    url.pathname = `/${dbName}`;
     for (let run = 0; run < 2; run++) {
       const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/bootstrap.ts', 'initech', 'acme'], {
         cwd: copy,
-        env: { ...process.env, DATABASE_URL: url.href },
+        env: { ...process.env, DATABASE_URL: database.url },
         encoding: 'utf8',
       });
       expect(res.status, res.stderr).toBe(0);

@@ -9,7 +9,6 @@
  * the kit's runner does not read a foundation's own tenant table yet (issue 18, next part).
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +16,7 @@ import type { Express } from 'express';
 import pg from 'pg';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createThrowawayDatabase, type ThrowawayDatabase } from '../testing/databases.ts';
 import { copyReferenceFoundation, editBindings, REPO_ROOT, vendor } from './helpers/reference-foundation.ts';
 
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -24,8 +24,7 @@ const ITEMS = path.join(REPO_ROOT, 'examples/items');
 interface Tenant { id: string; slug: string; schemaName: string }
 
 describe('items vendored into the reference foundation, on the PostgreSQL at TEST_DATABASE_URL', () => {
-  const admin = new pg.Client({ connectionString: SERVER_URL });
-  const dbName = `vendored_${randomBytes(4).toString('hex')}`;
+  let database: ThrowawayDatabase;
   let root: string;
   let pool: pg.Pool;
   let app: Express;
@@ -43,12 +42,8 @@ describe('items vendored into the reference foundation, on the PostgreSQL at TES
     expect(vendored.code, vendored.lines.join('\n')).toBe(0);
     editBindings(root);
 
-    admin.on('error', () => {});
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${dbName}"`);
-    const url = new URL(SERVER_URL);
-    url.pathname = `/${dbName}`;
-    pool = new pg.Pool({ connectionString: url.href, max: 5 });
+    database = await createThrowawayDatabase(SERVER_URL);
+    pool = new pg.Pool({ connectionString: database.url, max: 5 });
     pool.on('error', () => {});
     const load = async <T>(file: string) => (await import(pathToFileURL(path.join(root, 'src', file)).href)) as T;
     (await load<{ setPool(pool: pg.Pool): void }>('lib/db/pool.ts')).setPool(pool);
@@ -69,8 +64,7 @@ describe('items vendored into the reference foundation, on the PostgreSQL at TES
 
   afterAll(async () => {
     await pool?.end();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => {});
-    await admin.end();
+    await database?.drop().catch(() => {});
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 

@@ -6,7 +6,7 @@ import { createPatch } from 'diff';
 import mri from 'mri';
 import { applyVendoring, conflictsOf } from '../../vendor/apply.ts';
 import { planVendoring, VendorError, type FileAction } from '../../vendor/plan.ts';
-import { VendorLayoutError } from '../../vendor/layout.ts';
+import { BINDINGS_FILE, VendorLayoutError } from '../../vendor/layout.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { singleFlagValue } from '../flag-values.ts';
 
@@ -65,8 +65,8 @@ export async function vendorCommand(argv: string[], kitVersion: string, { write 
       `${plan.files.filter((file) => file.status === 'SKIP').length} unchanged.`);
     for (const forced of result.forced) write(`  forced: ${forced}`);
     if (result.added.length) write(`Added to package.json: ${result.added.join(', ')}. Run npm install in ${plan.root}.`);
-    if (plan.files.some((file) => file.target.endsWith('bindings.ts') && file.status === 'CREATE')) {
-      write('Created src/lib/foundation-module/bindings.ts: point it at this foundation\'s tenant transaction, permission check, auth and pool (docs/vendoring.md).');
+    if (plan.files.some((file) => file.target === BINDINGS_FILE && file.status === 'CREATE')) {
+      write(`Created ${BINDINGS_FILE}: point it at this foundation's tenant transaction, permission check, auth and pool (docs/vendoring.md).`);
     }
     return 0;
   } catch (error) {
