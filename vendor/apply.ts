@@ -2,12 +2,13 @@
  * Carries out a vendoring plan (plan.ts). Refuses, writing nothing, while there are conflicts and
  * no `force`. Each file is written whole (a temporary file renamed over it), package.json next and
  * the manifests last: a vendoring killed part-way leaves files that are each old or new, never
- * half-written, and the same command run again finds the new ones already so and finishes.
+ * half-written, and the same command run again finds the new ones already so (SKIP), removes the
+ * temporary files the killed run left (plan.ts plans them as DELETE) and finishes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { manifestText } from './manifest.ts';
-import { VendorError, type FileAction, type VendorPlan } from './plan.ts';
+import { temporaryOf, VendorError, type FileAction, type VendorPlan } from './plan.ts';
 
 export interface VendorResult {
   written: string[];
@@ -27,6 +28,7 @@ export function conflictsOf(plan: VendorPlan): string[] {
 }
 
 export function applyVendoring(plan: VendorPlan, { force = false } = {}): VendorResult {
+  steps = 0;
   const conflicts = conflictsOf(plan);
   if (conflicts.length && !force) {
     throw new VendorError(`Nothing was written: ${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'}:\n  ${conflicts.join('\n  ')}\n` +
@@ -36,7 +38,10 @@ export function applyVendoring(plan: VendorPlan, { force = false } = {}): Vendor
     file.content !== undefined && (file.status === 'CREATE' || file.status === 'UPDATE' || file.status === 'CONFLICT'));
   for (const file of writes) writeWhole(path.join(plan.root, file.target), file.content);
   const deletes = plan.files.filter((file) => file.status === 'DELETE');
-  for (const file of deletes) fs.rmSync(path.join(plan.root, file.target), { force: true });
+  for (const file of deletes) {
+    fs.rmSync(path.join(plan.root, file.target), { force: true });
+    step(`deleted ${file.target}`);
+  }
 
   const added = plan.dependencies.filter((dep) => dep.kind === 'add');
   if (added.length) {
@@ -58,9 +63,28 @@ export function applyVendoring(plan: VendorPlan, { force = false } = {}): Vendor
 
 function writeWhole(file: string, content: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.vendoring`;
-  fs.writeFileSync(temporary, content);
-  fs.renameSync(temporary, file);
+  const temporary = temporaryOf(file, process.pid);
+  try {
+    fs.writeFileSync(temporary, content);
+    step(`wrote ${temporary}`);
+    fs.renameSync(temporary, file);
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
+  step(`renamed ${file}`);
+}
+
+/**
+ * Test-only (test/vendor-kill.test.ts): with FOUNDATION_MODULE_VENDOR_PAUSE_AFTER=<n> set, the
+ * process says so on stderr and blocks for good after its n-th step (a temporary file written, a
+ * file renamed into place, a file deleted), to be killed there with SIGKILL. Unset, nothing.
+ */
+let steps = 0;
+function step(what: string): void {
+  if (++steps !== Number(process.env.FOUNDATION_MODULE_VENDOR_PAUSE_AFTER)) return;
+  fs.writeSync(2, `vendor: paused after step ${steps}: ${what}\n`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 }
 
 /** The foundation's package.json keeps its own indentation. */

@@ -7,10 +7,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KIT_TENANT_TABLE } from '../foundation-lib/tenant-directory.ts';
 
 /** Where the library and the bindings go, relative to the foundation root. */
 export const LIB_DIR = 'src/lib/foundation-module';
 export const BINDINGS_FILE = `${LIB_DIR}/bindings.ts`;
+export const TENANTS_FILE = `${LIB_DIR}/tenants.json`;
+export const TEST_BINDINGS_FILE = `${LIB_DIR}/test-bindings.ts`;
 export const modulePath = (id: string, relative = '') => path.posix.join('src/modules', id, relative);
 
 /** The module's folders that ship; tests, the dev config and the README stay with the module. */
@@ -21,9 +24,13 @@ const KIT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 /** The kit's source for each library file (relative to the kit root), by name in the foundation. */
 const LIBRARY: Record<string, string> = {
   'contract.ts': 'contract/index.ts',
-  'client-contract.ts': 'client/contract.ts',
+  // In a client/ folder of its own: a server-only foundation leaves it out of its type check (it needs React's types).
+  'client/contract.ts': 'client/contract.ts',
   'http-error.ts': 'foundation-lib/http-error.ts',
   'plugin-router.ts': 'foundation-lib/plugin-router.ts',
+  'tenant-directory.ts': 'foundation-lib/tenant-directory.ts',
+  'registries.ts': 'foundation-lib/registries.ts',
+  'test-host.ts': 'foundation-lib/test-host.ts',
 };
 
 export class VendorLayoutError extends Error {
@@ -44,10 +51,21 @@ export function libraryFiles(): PlacedFile[] {
   });
 }
 
-/** The bindings file as the kit first writes it; the foundation's own from then on. */
-export function defaultBindings(): PlacedFile {
-  return { target: BINDINGS_FILE, content: read(path.join(KIT_ROOT, 'foundation-lib/bindings.ts')) };
+/**
+ * The maintainer's files as the kit first writes them, the foundation's own from then on: the
+ * bindings, tenants.json (the seeds' tenant table until the maintainer names theirs), and the
+ * test bindings (how the kit's test host starts this foundation).
+ */
+export function maintainerFiles(): PlacedFile[] {
+  return [
+    { target: BINDINGS_FILE, content: read(path.join(KIT_ROOT, 'foundation-lib/bindings.ts')) },
+    { target: TENANTS_FILE, content: `${JSON.stringify({ $comment: TENANTS_COMMENT, ...KIT_TENANT_TABLE }, null, 2)}\n` },
+    { target: TEST_BINDINGS_FILE, content: read(path.join(KIT_ROOT, 'foundation-lib/test-bindings.ts')) },
+  ];
 }
+
+const TENANTS_COMMENT = "Yours, written once: this foundation's tenant table and its columns (code and domain may be left out). " +
+  'The operator commands (foundation-module migrate, plugins) and the bindings read it. See docs/vendoring.md.';
 
 /** The module's files in the foundation, and its adapter (`server/routes/index.ts`). */
 export function moduleFiles(moduleDir: string, id: string): PlacedFile[] {
@@ -97,7 +115,7 @@ export function rewriteImports(text: string, target: string, source: string, id?
   return text.replace(SPECIFIER, (whole, lead: string, quote: string, specifier: string) => {
     let rewritten: string | undefined;
     if (specifier === 'create-foundation-module/contract') rewritten = relativeTo(`${LIB_DIR}/contract.ts`);
-    else if (specifier === 'create-foundation-module/client') rewritten = relativeTo(`${LIB_DIR}/client-contract.ts`);
+    else if (specifier === 'create-foundation-module/client') rewritten = relativeTo(`${LIB_DIR}/client/contract.ts`);
     else if (specifier === 'create-foundation-module' || specifier.startsWith('create-foundation-module/')) {
       throw new VendorLayoutError(`${source} imports "${specifier}", the kit's runtime code, which a foundation does not have. ` +
         "Plugin code may import only the contract's types (import type … from 'create-foundation-module/contract').");

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pluginIdProblem } from '../rules/index.ts';
 import { readModuleCatalog } from '../sandbox/plugins/catalog.ts';
 import { mergeDependencies, type DependencyChange } from './dependencies.ts';
-import { BINDINGS_FILE, defaultBindings, LIB_DIR, libraryFiles, modulePath, moduleFiles, type PlacedFile } from './layout.ts';
+import { LIB_DIR, maintainerFiles, libraryFiles, modulePath, moduleFiles, type PlacedFile } from './layout.ts';
 import { checksum, MANIFEST_NAME, readManifest, type VendorManifest } from './manifest.ts';
 
 export type FileStatus = 'CREATE' | 'UPDATE' | 'SKIP' | 'CONFLICT' | 'DELETE';
@@ -68,11 +68,12 @@ export async function planVendoring({ moduleDir, into, kitVersion }: PlanOptions
   const libWanted = libraryFiles();
   checkIdFree(root, id, previous, moduleWanted);
 
-  for (const file of [...moduleWanted, ...libWanted, defaultBindings()]) checkInside(root, file.target);
+  for (const file of [...moduleWanted, ...libWanted, ...maintainerFiles()]) checkInside(root, file.target);
   const files = [
     ...statuses(root, libWanted, previousLib),
-    bindingsAction(root),
+    ...maintainerFiles().map((file) => maintainerAction(root, file)),
     ...statuses(root, moduleWanted, previous),
+    ...staleTemporaries(root, id).map((target): FileAction => ({ target, status: 'DELETE', reason: 'a temporary file left by an interrupted vendoring' })),
   ];
   const record = (wanted: PlacedFile[]) => Object.fromEntries(wanted.map((file) => [file.target, checksum(file.content)]));
   return {
@@ -104,11 +105,11 @@ function statuses(root: string, wanted: PlacedFile[], previous: VendorManifest |
   return actions;
 }
 
-function bindingsAction(root: string): FileAction {
-  const bindings = defaultBindings();
-  const current = readIfFile(root, BINDINGS_FILE);
-  return current === undefined ? { target: BINDINGS_FILE, status: 'CREATE', content: bindings.content }
-    : { target: BINDINGS_FILE, status: 'SKIP', reason: "the foundation's own (vendoring never rewrites it)", current };
+/** The bindings and tenants.json: written when missing, never rewritten. */
+function maintainerAction(root: string, { target, content }: PlacedFile): FileAction {
+  const current = readIfFile(root, target);
+  return current === undefined ? { target, status: 'CREATE', content }
+    : { target, status: 'SKIP', reason: "the foundation's own (vendoring never rewrites it)", current };
 }
 
 /** The module's config as data: no import of its client code, which a server-only host can't compile. */
@@ -139,16 +140,49 @@ function checkFoundation(root: string, moduleDir: string): Record<string, unknow
 
 /**
  * `src/modules/<id>/` of another module: a folder there without this module's manifest. A folder
- * holding only files this vendoring would write identically is one an interrupted vendoring left.
+ * holding only files this vendoring would write identically, and temporary files, is one an
+ * interrupted vendoring left.
  */
 function checkIdFree(root: string, id: string, previous: VendorManifest | undefined, wanted: PlacedFile[]): void {
   const dir = path.join(root, modulePath(id));
   if (previous || !fs.existsSync(dir)) return;
   const ours = new Map(wanted.map((file) => [file.target, file.content]));
-  const foreign = listAll(dir).map((file) => path.posix.join(modulePath(id), file)).filter((target) => ours.get(target) !== readIfFile(root, target));
+  const foreign = listAll(dir).map((file) => path.posix.join(modulePath(id), file))
+    .filter((target) => !TEMPORARY.test(target) && ours.get(target) !== readIfFile(root, target));
   if (foreign.length) {
     throw new VendorError(`${modulePath(id)}/ already holds another module (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''} were not written by vendoring). ` +
       'Module ids are unique in a foundation: remove that folder, or rename one of the modules.');
+  }
+}
+
+/** Where apply.ts writes `file` (by process `pid`) before renaming it over the file. */
+export const temporaryOf = (file: string, pid: number) => `${file}.${pid}.vendoring`;
+const TEMPORARY = /\.(\d+)\.vendoring$/;
+
+/**
+ * The temporary files of a vendoring killed part-way (SIGKILL, a power cut: no clean-up ran) in
+ * the folders vendoring writes to, relative to the root: planned as DELETE. Those of another
+ * process still running are left alone; this one has written nothing yet.
+ */
+function staleTemporaries(root: string, id: string): string[] {
+  const found = fs.readdirSync(root).filter((name) => name.startsWith('package.json.'));
+  for (const dir of [LIB_DIR, modulePath(id)]) {
+    if (fs.existsSync(path.join(root, dir)) && fs.statSync(path.join(root, dir)).isDirectory()) {
+      found.push(...listAll(path.join(root, dir)).map((file) => path.posix.join(dir, file)));
+    }
+  }
+  return found.filter((target) => {
+    const pid = TEMPORARY.exec(target)?.[1];
+    return pid !== undefined && (Number(pid) === process.pid || !isAlive(Number(pid)));
+  }).sort();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

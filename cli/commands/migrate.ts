@@ -5,13 +5,14 @@
  */
 import mri from 'mri';
 import { pluginIdProblem, tenantCodeProblem, UUID } from '../../rules/index.ts';
-import { openDatabase, type Database } from '../../sandbox/data/database.ts';
+import { TenantMirrorError } from '../../sandbox/data/tenant-mirror.ts';
 import { planUp, PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations } from '../../sandbox/migrations/runner.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
 import { createOutput, planLines } from '../migrate/output.ts';
 import { readModuleFolders, resolveModuleDirs } from '../module-dirs.ts';
+import { openOperatorDatabase, type OperatorDatabase } from '../operator-database.ts';
 
 export const MIGRATE_HELP = `Usage: foundation-module migrate <status|validate|up|down> [module dirs…] [options]
 
@@ -22,7 +23,8 @@ export const MIGRATE_HELP = `Usage: foundation-module migrate <status|validate|u
 
 Modules: the folders named, else the current module, else every module under examples/ or
 src/modules/. Database: --database-url or DATABASE_URL, else the embedded PostgreSQL of
---sandbox-dir (default ./.sandbox).
+--sandbox-dir (default ./.sandbox). In a foundation's root: its database (DATABASE_URL) and its
+own tenant table, as src/lib/foundation-module/tenants.json names it.
 
 Options:
   --tenant <code>        only this tenant (repeat for more: a canary run); public always runs
@@ -60,12 +62,12 @@ export async function migrateCommand(argv: string[], { cwd = process.cwd(), writ
   const options = readOptions(args);
   const modules = readModuleFolders(resolveModuleDirs(dirs, cwd, 'migrate'));
 
-  const database = await openDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir, maxConnections: (options.concurrency ?? DEFAULT_CONCURRENCY) + 2 });
+  const database = await openOperatorDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir, maxConnections: (options.concurrency ?? DEFAULT_CONCURRENCY) + 2 }, cwd, write);
   const interrupt = stopOnCtrlC('migrate', 'targets');
   try {
     return await run(sub as (typeof SUBCOMMANDS)[number], modules, database, options, interrupt.signal, write);
   } catch (error) {
-    throw error instanceof PlanError ? new CliError(error.message, 1) : error;
+    throw error instanceof PlanError || error instanceof TenantMirrorError ? new CliError(error.message, 1) : error;
   } finally {
     interrupt.dispose();
     await database.close();
@@ -74,8 +76,9 @@ export async function migrateCommand(argv: string[], { cwd = process.cwd(), writ
 
 type Options = ReturnType<typeof readOptions>;
 
-async function run(sub: (typeof SUBCOMMANDS)[number], modules: ModuleMigrations[], database: Database, options: Options, signal: AbortSignal, write: (line: string) => void): Promise<number> {
+async function run(sub: (typeof SUBCOMMANDS)[number], modules: ModuleMigrations[], database: OperatorDatabase, given: Options, signal: AbortSignal, write: (line: string) => void): Promise<number> {
   const { pool } = database;
+  const options = { ...given, tenantDirectory: database.directory };
   if (sub === 'status' || sub === 'validate') {
     const plan = await planUp(pool, modules, options);
     if (options.json) write(JSON.stringify({ event: sub, plan: planJson(plan) }));

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { configKeyProblem, pluginIdProblem, tenantCodeProblem } from '../../rules/index.ts';
-import { openDatabase, type Database } from '../../sandbox/data/database.ts';
+import type { Database } from '../../sandbox/data/database.ts';
 import { MODULE_MANIFEST, readModuleCatalog, type ModuleCatalog } from '../../sandbox/plugins/catalog.ts';
 import { compileConfigSchema, SCHEMA_FIELD, type ConfigLevel, type ConfigSchema } from '../../sandbox/plugins/config-schema.ts';
 import { readStaticMeta } from '../../sandbox/plugins/static-meta.ts';
@@ -17,6 +17,7 @@ import {
 } from '../../sandbox/registry/config-admin.ts';
 import { findTenants } from '../../sandbox/registry/enablement.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { openOperatorDatabase } from '../operator-database.ts';
 import { table } from '../migrate/output.ts';
 import { resolveModuleDirs } from '../module-dirs.ts';
 
@@ -71,9 +72,10 @@ export async function pluginsConfigCommand(argv: string[], kitVersion: string, {
   const writes = args.action === 'set' || args.action === 'unset';
   const schema = await schemaOf(args, level, cwd, writes);
 
-  const database = await openDatabase({ databaseUrl: args.databaseUrl, sandboxDir: args.sandboxDir && path.resolve(cwd, args.sandboxDir), maxConnections: 2 });
+  const database = await openOperatorDatabase({ databaseUrl: args.databaseUrl, sandboxDir: args.sandboxDir && path.resolve(cwd, args.sandboxDir), maxConnections: 2 }, cwd, write);
   const out: Out = (event, lines) => (args.json ? write(JSON.stringify(event)) : lines().forEach((line) => write(line)));
   try {
+    await database.refreshTenants();
     const target = await targetOf(database, args);
     if (writes) return await change(database, target, args.key!, value, schema.schema, out);
     const stored = await readPluginConfig(database.pool, target);

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import mri from 'mri';
 import { pluginIdProblem, tenantCodeProblem } from '../../rules/index.ts';
-import { openDatabase, type Database } from '../../sandbox/data/database.ts';
+import type { Database } from '../../sandbox/data/database.ts';
 import { disabledPluginsFromEnv } from '../../sandbox/env-settings.ts';
 import { readModuleMigrations, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, type RunReport } from '../../sandbox/migrations/runner.ts';
@@ -18,6 +18,7 @@ import { readStaticMeta, type StaticMeta } from '../../sandbox/plugins/static-me
 import { disablePlugin, enablePlugin, EnablementError, findTenants, installedPlugins, type TenantRef } from '../../sandbox/registry/enablement.ts';
 import { exportDirProblem, uninstallPlugin, UninstallError } from '../../sandbox/registry/uninstall.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { openOperatorDatabase } from '../operator-database.ts';
 import { flagValues, singleFlagValue } from '../flag-values.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
 import { table } from '../migrate/output.ts';
@@ -111,10 +112,11 @@ export async function pluginsCommand(argv: string[], kitVersion: string, { cwd =
   const module = sub === 'enable' || options.dropData ? findModule(options.pluginId!, moduleDirs(options.modules, cwd, true)) : undefined;
   const found = sub === 'list' ? readModules(moduleDirs(options.modules, cwd, false)) : undefined;
   const catalog = sub === 'enable' ? await catalogOf(module!, cwd) : undefined;
-  const database = await openDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir && path.resolve(cwd, options.sandboxDir), maxConnections: DEFAULT_CONCURRENCY + 2 });
+  const database = await openOperatorDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir && path.resolve(cwd, options.sandboxDir), maxConnections: DEFAULT_CONCURRENCY + 2 }, cwd, write);
   const out = (event: Record<string, unknown>, lines: () => string[]) => (options.json ? write(JSON.stringify(event)) : lines().forEach((line) => write(line)));
   const interrupt = stopOnCtrlC('plugins', 'tenants');
   try {
+    await database.refreshTenants();
     if (sub === 'list') return await list(database, found!, options, env, out);
     const tenants = options.tenants || options.all ? await resolveTenants(database, options) : undefined;
     if (sub === 'enable') return await enable(database, module!, catalog, tenants, options, env, interrupt.signal, out);

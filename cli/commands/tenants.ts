@@ -7,7 +7,7 @@
 import { SingleBar } from 'cli-progress';
 import mri from 'mri';
 import { tenantCodeProblem } from '../../rules/index.ts';
-import { openDatabase, type Database } from '../../sandbox/data/database.ts';
+import type { Database } from '../../sandbox/data/database.ts';
 import {
   createTenants, DEFAULT_TENANT_BATCH, domainProblem, dropTenant, listTenants, tenantNameProblem, type TenantCreation,
 } from '../../sandbox/data/tenants.ts';
@@ -15,6 +15,7 @@ import { PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.
 import { DEFAULT_CONCURRENCY, runMigrations, type RunEvent, type RunReport } from '../../sandbox/migrations/runner.ts';
 import { installedPlugins } from '../../sandbox/registry/enablement.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { foundationAt, openOperatorDatabase } from '../operator-database.ts';
 import { flagValues, singleFlagValue } from '../flag-values.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
 import { createOutput, summaryOf, table } from '../migrate/output.ts';
@@ -70,9 +71,14 @@ export async function tenantsCommand(argv: string[], kitVersion: string, { cwd =
   }
   if (!(sub in OPTIONS)) throw new UsageError(`Unknown tenants command "${sub}": use create, list or drop.`);
   const options = readOptions(sub as Sub, args, codes);
+  if (sub !== 'list' && foundationAt(cwd)) {
+    throw new CliError(`${cwd} is a foundation: its tenants are made and dropped by the foundation itself, not by foundation-module tenants ${sub}. ` +
+      "After making one, run foundation-module migrate up there: the new tenant gets the modules' tables.", 1);
+  }
   const modules = sub === 'create' ? findModules(options.modules, cwd) : undefined;
-  const database = await openDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir, maxConnections: (options.concurrency ?? DEFAULT_CONCURRENCY) + 2 });
+  const database = await openOperatorDatabase({ databaseUrl: options.databaseUrl, sandboxDir: options.sandboxDir, maxConnections: (options.concurrency ?? DEFAULT_CONCURRENCY) + 2 }, cwd, write);
   try {
+    await database.refreshTenants();
     if (sub === 'list') return await list(database, options, write);
     if (sub === 'drop') return await drop(database, codes[0]!, options, write);
     return await create(database, codes, modules!, options, write);

@@ -6,6 +6,7 @@
  * every target with the ledger (checksums included) and returns only what differs.
  */
 import type pg from 'pg';
+import { KIT_TENANT_TABLE, tenantRowsSql, type TenantDirectory } from '../../foundation-lib/tenant-directory.ts';
 import { CHECKSUM_ALGORITHM, type MigrationScope } from './files.ts';
 
 /** One expected file of one plugin, as the plan query receives it. */
@@ -54,13 +55,14 @@ export interface LedgerDiff {
  * `tenantCodes`), in one query. A database without the ledger yet counts as an empty ledger: a
  * dry run must not create it.
  */
-export async function readLedgerDiff(db: pg.Pool | pg.ClientBase, expected: ExpectedFile[], tenantCodes?: string[]): Promise<LedgerDiff> {
+export async function readLedgerDiff(db: pg.Pool | pg.ClientBase, expected: ExpectedFile[], tenantCodes?: string[], directory: TenantDirectory = KIT_TENANT_TABLE): Promise<LedgerDiff> {
+  const tenantRows = tenantRowsSql(directory);
   const params = [
     expected.map((e) => e.pluginId), expected.map((e) => e.scope), expected.map((e) => e.name), expected.map((e) => e.checksum),
     tenantCodes ?? null, [...new Set(expected.map((e) => e.pluginId))],
   ];
   try {
-    const { rows } = await db.query<{ result: LedgerDiff }>(diffQuery({ quarantine: true, uninstalls: true }), params);
+    const { rows } = await db.query<{ result: LedgerDiff }>(diffQuery({ quarantine: true, uninstalls: true }, tenantRows), params);
     return { ...rows[0]!.result, ledger: true };
   } catch (error) {
     if ((error as { code?: string }).code !== '42P01') throw error; // undefined_table
@@ -70,11 +72,11 @@ export async function readLedgerDiff(db: pg.Pool | pg.ClientBase, expected: Expe
     `SELECT to_regclass('public.sys_plugin_migrations') IS NOT NULL AS ledger, to_regclass('public.sys_migration_quarantine') IS NOT NULL AS quarantine,
             to_regclass('public.sys_tenant_plugin_uninstalls') IS NOT NULL AS uninstalls`);
   if (present[0]!.ledger) {
-    const { rows } = await db.query<{ result: LedgerDiff }>(diffQuery(present[0]!), params);
+    const { rows } = await db.query<{ result: LedgerDiff }>(diffQuery(present[0]!, tenantRows), params);
     return { ...rows[0]!.result, ledger: true };
   }
   {
-    const { rows } = await db.query<{ result: LedgerDiff['tenants'] }>(TENANTS_WITHOUT_LEDGER, [tenantCodes ?? null]).catch(() => ({ rows: [{ result: [] }] }));
+    const { rows } = await db.query<{ result: LedgerDiff['tenants'] }>(tenantsWithoutLedger(tenantRows), [tenantCodes ?? null]).catch(() => ({ rows: [{ result: [] }] }));
     const tenants = rows[0]!.result;
     const targets = [{ tenantId: null, tenantCode: null, schema: 'public', scope: 'public' as const }, ...tenants.map((t) => ({ tenantId: t.id, tenantCode: t.code, schema: t.schema, scope: 'tenant' as const }))];
     const differences = targets.flatMap((target) => expected.filter((e) => e.scope === target.scope).map((e) => ({
@@ -84,12 +86,12 @@ export async function readLedgerDiff(db: pg.Pool | pg.ClientBase, expected: Expe
   }
 }
 
-const diffQuery = (tables: { quarantine: boolean; uninstalls: boolean }) => /* sql */ `
+const diffQuery = (tables: { quarantine: boolean; uninstalls: boolean }, tenantRows: string) => /* sql */ `
 WITH expected AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS e(plugin_id, scope, name, checksum)
 ), tenants AS (
   SELECT t.id, t.code, t.schema_name, EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = t.schema_name) AS schema_exists
-    FROM public.sys_tenant t WHERE $5::text[] IS NULL OR t.code = ANY($5::text[])
+    FROM (${tenantRows}) t WHERE $5::text[] IS NULL OR t.code = ANY($5::text[])
 ), uninstalled AS (
   ${tables.uninstalls ? /* sql */ `SELECT u.tenant_id, u.plugin_id FROM public.sys_tenant_plugin_uninstalls u
    WHERE u.plugin_id = ANY($6::text[]) AND u.tenant_id IN (SELECT id FROM tenants)` : 'SELECT NULL::uuid AS tenant_id, NULL::text AS plugin_id WHERE false'}
@@ -127,10 +129,10 @@ SELECT json_build_object(
      AND (q.schema_name = 'public' OR q.schema_name IN (SELECT schema_name FROM tenants)))` : `'[]'::json`}
 ) AS result`;
 
-const TENANTS_WITHOUT_LEDGER = /* sql */ `
+const tenantsWithoutLedger = (tenantRows: string) => /* sql */ `
 SELECT coalesce(json_agg(json_build_object('id', t.id, 'code', t.code, 'schema', t.schema_name,
   'exists', EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = t.schema_name)) ORDER BY t.code), '[]') AS result
-  FROM public.sys_tenant t WHERE $1::text[] IS NULL OR t.code = ANY($1::text[])`;
+  FROM (${tenantRows}) t WHERE $1::text[] IS NULL OR t.code = ANY($1::text[])`;
 
 /**
  * `tenant_id = $n`, or `tenant_id IS NULL` for the public target: plain equality lets the unique

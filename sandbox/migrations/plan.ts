@@ -4,6 +4,7 @@
  * `up --dry-run`, `up` and `down` all build this same plan; only `up` and `down` then apply it.
  */
 import type pg from 'pg';
+import { KIT_TENANT_TABLE, tenantRowsSql, type TenantDirectory } from '../../foundation-lib/tenant-directory.ts';
 import { readStaticMeta } from '../plugins/static-meta.ts';
 import { MIGRATION_SCOPES, readMigrations, type MigrationFile, type MigrationScope } from './files.ts';
 import { readLedgerDiff, type ExpectedFile, type UnknownApplied } from './ledger.ts';
@@ -74,6 +75,8 @@ export interface PlanOptions {
   to?: number;
   /** Plan quarantined targets as any other (`--retry-quarantined`). @default false */
   retryQuarantined?: boolean;
+  /** Where the tenants are listed: a foundation's own table (its `tenants.json`). @default the kit's `sys_tenant` */
+  tenantDirectory?: TenantDirectory;
 }
 
 export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrations[], options: PlanOptions = {}): Promise<MigrationPlan> {
@@ -81,7 +84,7 @@ export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrati
   const expected: ExpectedFile[] = chosen.flatMap((m) => MIGRATION_SCOPES.flatMap((scope) => m.files[scope].map((file) => ({
     pluginId: m.id, scope, name: file.name, number: file.number, checksum: file.checksum,
   }))));
-  const diff = await readLedgerDiff(db, expected, options.tenants);
+  const diff = await readLedgerDiff(db, expected, options.tenants, options.tenantDirectory);
   const schemaExists = new Map(diff.tenants.map((t) => [t.schema, t.exists]));
   const quarantined = new Map(diff.quarantined.map((q) => [`${q.pluginId}/${q.schema}`, q]));
 
@@ -138,7 +141,7 @@ export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigra
   const { rows } = await db.query<{ plugin_id: string; scope: MigrationScope; tenant_id: string | null; code: string | null; schema_name: string; names: string[]; checksums: string[] }>(
     `SELECT m.plugin_id, m.scope::text AS scope, m.tenant_id::text, t.code, coalesce(t.schema_name, 'public') AS schema_name,
             array_agg(m.name ORDER BY m.id DESC) AS names, array_agg(m.checksum ORDER BY m.id DESC) AS checksums
-       FROM public.sys_plugin_migrations m LEFT JOIN public.sys_tenant t ON t.id = m.tenant_id
+       FROM public.sys_plugin_migrations m LEFT JOIN (${tenantRowsSql(options.tenantDirectory ?? KIT_TENANT_TABLE)}) t ON t.id = m.tenant_id
       WHERE m.plugin_id = ANY($1::text[])
         -- The public schema serves every tenant: a down limited to some tenants leaves it alone.
         AND CASE WHEN $2::text[] IS NULL THEN true ELSE t.code = ANY($2::text[]) END

@@ -9,6 +9,7 @@
  */
 import type pg from 'pg';
 import { ensureSystemSchemaLocked } from '../data/system-schema.ts';
+import { refreshTenantMirror } from '../data/tenant-mirror.ts';
 import { applyTarget, undoTarget, type TargetOutcome } from './apply.ts';
 import { openJournal, readRunArgs, type RunArgs } from './journal.ts';
 import { planDown, planUp, PlanError, type MigrationPlan, type ModuleMigrations, type PlanOptions, type TargetWork } from './plan.ts';
@@ -83,6 +84,8 @@ export async function runMigrations(options: RunnerOptions): Promise<RunReport> 
   const { pool, modules, dryRun = false, batchPauseMs = 0, maxAttempts = 3, lockTimeoutMs = 10_000, statementTimeoutMs = 0, onEvent } = options;
   const args = await runArgs(options);
   const direction = args.direction;
+  // A foundation's tenants, as its own table has them now: the ledger's rows refer to the kit's copy.
+  if (!dryRun && options.tenantDirectory) await refreshTenantMirror(pool, options.tenantDirectory);
   const plan = direction === 'up' ? await planUp(pool, modules, { ...options, ...args }) : await planDown(pool, modules, { ...options, ...args });
   const blocked = plan.work.filter((w) => w.blocked);
   const runnable = plan.work.filter((w) => !w.blocked);

@@ -12,10 +12,11 @@ import { vendorCommand } from '../../cli/commands/vendor.ts';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURE = path.join(REPO_ROOT, 'test/fixtures/foundation');
 
-export function copyReferenceFoundation(): string {
+/** A temporary copy of the reference foundation; its packages the kit's unless `linkPackages` is false (then `npm install` it). */
+export function copyReferenceFoundation({ linkPackages = true } = {}): string {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'vendored-foundation-'));
   fs.cpSync(FIXTURE, copy, { recursive: true, filter: (src) => !['node_modules', 'maintainer'].includes(path.basename(src)) });
-  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+  if (linkPackages) fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
   return copy;
 }
 
@@ -30,7 +31,7 @@ export async function vendor(args: string[]): Promise<{ code: number; lines: str
   }
 }
 
-/** The maintainer's one edit: the bindings pointed at this foundation's pool, auth and tenant table. */
+/** The maintainer's edits of the files vendoring wrote for them: the bindings (pool, auth), tenants.json (org_tenants), the test bindings. */
 export function editBindings(copy: string): void {
-  fs.copyFileSync(path.join(FIXTURE, 'maintainer/bindings.ts'), path.join(copy, 'src/lib/foundation-module/bindings.ts'));
+  for (const file of ['bindings.ts', 'tenants.json', 'test-bindings.ts']) fs.copyFileSync(path.join(FIXTURE, 'maintainer', file), path.join(copy, 'src/lib/foundation-module', file));
 }

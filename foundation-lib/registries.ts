@@ -1,0 +1,82 @@
+/**
+ * The kit's registries read from a foundation at run time: whether a plugin is on for a tenant
+ * (`foundation-module plugins enable|disable`), its configuration (`plugins config`), and the
+ * foundation's tenants as `tenants.json` names them. The bindings spread these into their own:
+ *
+ *   const bindings = { ...kitRegistries(() => pool), withTenantTx, requirePermission, identity, logger };
+ *
+ * The registries key tenants by the kit's uuid (tenant-directory.ts maps the foundation's ids).
+ * A foundation that never ran the kit's `migrate` has no registries: every plugin is on.
+ *
+ * Vendored as it is: imports only the library beside it and pg's types.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import type { TenantInfo } from 'create-foundation-module/contract';
+import type { FoundationBindings } from './plugin-router.ts';
+import { kitTenantIdSql, readTenantDirectory, tenantRowsSql, type TenantDirectory } from './tenant-directory.ts';
+
+export interface RegistryOptions {
+  /** @default tenants.json beside this file, else the seeds' `public.sys_tenant` */
+  directory?: TenantDirectory;
+  /** How long an enablement answer is reused: a switch made elsewhere takes effect within this. @default 1000 */
+  enablementTtlMs?: number;
+}
+
+export type KitRegistries = Pick<FoundationBindings, 'isEnabled' | 'resolveTenant' | 'config'>;
+
+export function kitRegistries(pool: () => pg.Pool, options: RegistryOptions = {}): KitRegistries {
+  const directory = options.directory ?? readTenantDirectory(path.dirname(fileURLToPath(import.meta.url)));
+  const ttl = options.enablementTtlMs ?? 1_000;
+  const enablement = new Map<string, { enabled: boolean; until: number }>();
+  const tenants = tenantRowsSql(directory);
+
+  return {
+    async isEnabled(pluginId, tenantId) {
+      const key = `${pluginId}\u0000${tenantId}`;
+      const cached = enablement.get(key);
+      if (cached && cached.until > Date.now()) return cached.enabled;
+      const enabled = await registryEnablement(pool(), pluginId, tenantId);
+      // Bounded: ids come from the foundation's auth, but one entry per (plugin, tenant) is all a foundation needs.
+      if (enablement.size > 10_000) enablement.clear();
+      enablement.set(key, { enabled, until: Date.now() + ttl });
+      return enabled;
+    },
+
+    async resolveTenant(query): Promise<TenantInfo | null> {
+      const [column, value] = 'code' in query ? ['code', query.code] : ['domain', query.domain.toLowerCase()];
+      const { rows } = await pool().query<TenantInfo>(
+        `SELECT foundation_id AS id, code, code AS name, domain, schema_name AS schema FROM (${tenants}) t WHERE t.${column} = $1 LIMIT 1`, [value]);
+      return rows[0] ?? null;
+    },
+
+    config: {
+      async getGlobal(pluginId, key) {
+        const { rows } = await pool().query('SELECT config -> $2 AS value FROM public.sys_plugins WHERE plugin_id = $1', [pluginId, key]).catch(absentRegistries);
+        return rows[0]?.value ?? undefined;
+      },
+      async getTenant(pluginId, tenantId, key) {
+        const { rows } = await pool().query(
+          `SELECT config -> $3 AS value FROM public.sys_tenant_plugins WHERE plugin_id = $1 AND tenant_id = ${kitTenantIdSql('$2::text')}`, [pluginId, tenantId, key]).catch(absentRegistries);
+        return rows[0]?.value ?? undefined;
+      },
+    },
+  };
+}
+
+async function registryEnablement(db: pg.Pool, pluginId: string, tenantId: string): Promise<boolean> {
+  const { rows: [registries] } = await db.query<{ present: boolean }>("SELECT to_regclass('public.sys_tenant_plugins') IS NOT NULL AS present");
+  if (!registries?.present) return true;
+  const { rows } = await db.query<{ enabled: boolean }>(
+    `SELECT p.enabled_global AND coalesce(t.enabled, false) AS enabled
+       FROM public.sys_plugins p LEFT JOIN public.sys_tenant_plugins t ON t.plugin_id = p.plugin_id AND t.tenant_id = ${kitTenantIdSql('$2::text')}
+      WHERE p.plugin_id = $1`, [pluginId, tenantId]);
+  return rows[0]?.enabled ?? false;
+}
+
+/** No registries yet (the kit's `migrate` never ran here): no configuration stored. */
+function absentRegistries(error: { code?: string }): { rows: { value?: unknown }[] } {
+  if (error.code === '42P01') return { rows: [] };
+  throw error;
+}
