@@ -15,6 +15,7 @@
  * It imports express and drizzle-orm (which the foundation and the module already have), never the kit.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import type { EventHandler, FoundationPlugin, LogMeta, PluginContext, PluginEvent, PluginLogger, RequestIdentity, TenantDb, TenantInfo } from 'create-foundation-module/contract';
@@ -54,6 +55,10 @@ interface OpenTransaction {
 }
 
 const openTransaction = new AsyncLocalStorage<OpenTransaction>();
+/** The request being answered: its tenant (events and log lines outside a transaction carry it) and its id. */
+const currentRequest = new AsyncLocalStorage<{ tenantId?: string; requestId: string }>();
+/** A caller's own `X-Request-Id` is kept when it is this tame; otherwise one is made. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Listeners of every module of this foundation: events cross modules, as in the sandbox. */
 const listeners = new Map<string, { pluginId: string; handler: EventHandler }[]>();
 const EVENT_NAME = /^[a-z][a-z0-9-]{1,39}\.[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
@@ -64,6 +69,12 @@ export async function createPluginRouter({ default: plugin, permissions = [] }: 
   const router = express.Router();
   router.get('/health', (_req, res) => {
     res.json({ ok: true, plugin: pluginId, version: plugin.meta.version });
+  });
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    const given = req.get('x-request-id');
+    const requestId = given && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    currentRequest.run({ tenantId: bindings.identity(req)?.tenantId, requestId }, next);
   });
   router.use(async (req: Request, _res: Response, next: NextFunction) => {
     const who = bindings.identity(req);
@@ -80,10 +91,11 @@ export async function createPluginRouter({ default: plugin, permissions = [] }: 
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const answer = answerFor(error);
     const tenantId = bindings.identity(req)?.tenantId;
-    if (answer.status >= 500) bindings.logger.error({ err: error, pluginId, tenantId, code: answer.code }, 'request failed');
+    const requestId = String(res.getHeader('X-Request-Id') ?? '') || undefined;
+    if (answer.status >= 500) bindings.logger.error({ err: error, pluginId, tenantId, requestId, code: answer.code }, 'request failed');
     if (res.headersSent) return void res.end();
     if (answer.retryAfter) res.setHeader('Retry-After', String(answer.retryAfter));
-    res.status(answer.status).json({ error: { ...answer.details, code: answer.code, message: answer.message } });
+    res.status(answer.status).json({ error: { ...answer.details, code: answer.code, message: answer.message, ...(requestId ? { requestId } : {}) } });
   });
   await plugin.register(contextFor(pluginId, permissions, routes, bindings));
   return router;
@@ -126,7 +138,7 @@ function contextFor(pluginId: string, declared: string[], router: Router, bindin
           throw new TypeError(`Plugin "${pluginId}" emits ${JSON.stringify(name)}: a plugin emits only "${pluginId}.<event>".`);
         }
         const open = openTransaction.getStore();
-        const event: PluginEvent = { name, payload, tenantId: open?.tenantId ?? null, emittedBy: pluginId };
+        const event: PluginEvent = { name, payload, tenantId: open?.tenantId ?? currentRequest.getStore()?.tenantId ?? null, emittedBy: pluginId };
         if (open) {
           open.afterCommit.push(() => deliver(event, bindings));
           return Promise.resolve();
@@ -230,8 +242,9 @@ async function deliver(event: PluginEvent, bindings: FoundationBindings): Promis
 
 function pluginLogger(pluginId: string, bindings: FoundationBindings): PluginLogger {
   const write = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, meta?: LogMeta) => {
-    const tenantId = openTransaction.getStore()?.tenantId;
-    bindings.logger[level]({ ...(meta instanceof Error ? { err: meta } : meta), pluginId, ...(tenantId ? { tenantId } : {}) }, String(msg));
+    const request = currentRequest.getStore();
+    const tenantId = openTransaction.getStore()?.tenantId ?? request?.tenantId;
+    bindings.logger[level]({ ...(meta instanceof Error ? { err: meta } : meta), pluginId, ...(tenantId ? { tenantId } : {}), ...(request ? { requestId: request.requestId } : {}) }, String(msg));
   };
   return Object.assign(write('info'), { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') });
 }

@@ -1,113 +1,174 @@
 /**
- * The items module vendored into a copy of the reference foundation and served by it, as the
- * seeds' exit criteria check it: the foundation type-checks with the vendored code and the one
- * bindings edit; health is 200 without identity; a protected route is 403 until the permission is
- * granted, then 2xx; two tenants are isolated; tenant tables have no tenant_id; refusals come in
- * the contract's envelope, not the foundation's own error body.
+ * Three modules vendored into ONE copy of the reference foundation and served by it, each checked
+ * against the seeds' exit criteria: the foundation type-checks with the vendored code and the one
+ * bindings edit; health is 200 without identity; each entity's list route is 401 without identity
+ * and 403 until its permission is granted, then 2xx; a row made in one tenant is invisible from
+ * the other (API and SQL); tenant tables have no tenant_id; refusals come in the contract's
+ * envelope, not the foundation's own error body. The modules: examples/items, examples/warehouse
+ * (two entities, two migrations) and one generated here with an id unlike items' in every way the
+ * rules allow (40 characters, the longest; dashes; digits; a segment of digits only).
  *
- * The module's tenant migrations are applied here by the test (each file in each tenant schema):
- * the kit's runner does not read a foundation's own tenant table yet (issue 18, next part).
+ * The modules' tenant migrations are applied by the helper (applyModuleMigrations, temporary):
+ * the kit's runner does not read a foundation's own tenant table yet.
  */
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Express } from 'express';
-import pg from 'pg';
-import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createThrowawayDatabase, type ThrowawayDatabase } from '../testing/databases.ts';
-import { copyReferenceFoundation, editBindings, REPO_ROOT, vendor } from './helpers/reference-foundation.ts';
+import { pluginIdProblem } from '../rules/index.ts';
+import { generateModule, startReferenceFoundation, typecheckFoundation, UNUSUAL_MODULE_ID, type FoundationInstance, type FoundationTenant } from './helpers/foundation-instance.ts';
+import { REPO_ROOT } from './helpers/reference-foundation.ts';
 
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ITEMS = path.join(REPO_ROOT, 'examples/items');
-interface Tenant { id: string; slug: string; schemaName: string }
+/** Unlike `items` in every way a plugin id may be: 40 characters (the most), six dashes, digits, a segment of digits only. */
+const GENERATED_ID = UNUSUAL_MODULE_ID;
 
-describe('items vendored into the reference foundation, on the PostgreSQL at TEST_DATABASE_URL', () => {
-  let database: ThrowawayDatabase;
-  let root: string;
-  let pool: pg.Pool;
-  let app: Express;
-  let dev: Tenant;
-  let acme: Tenant;
-  let alice: { id: string };
-  let bob: { id: string };
-  let rbac: { grantPermissions(pool: pg.Pool, who: { userId: string; tenantId: string }, perms: string[]): Promise<void> };
-  let jwt: { signToken(who: { userId: string; tenantId: string }): Promise<string> };
-  const token = async (user: { id: string }, tenant: Tenant) => `Bearer ${await jwt.signToken({ userId: user.id, tenantId: tenant.id })}`;
+interface Entity {
+  /** The list route, under /api/plugins/<id>, and the permission word: `<id>.<resource>.read`. */
+  resource: string;
+  table: string;
+  /** The code of a 404 for an id not in the tenant. */
+  notFound: string;
+}
+interface ModuleSpec {
+  id: string;
+  /** The module folder (the generated one exists only once beforeAll made it). */
+  dir: () => string;
+  entities: Entity[];
+}
+
+let generatedDir: string | undefined;
+const MODULES: ModuleSpec[] = [
+  { id: 'items', dir: () => path.join(REPO_ROOT, 'examples/items'), entities: [{ resource: 'items', table: 'items_items', notFound: 'ITEM_NOT_FOUND' }] },
+  {
+    id: 'warehouse',
+    dir: () => path.join(REPO_ROOT, 'examples/warehouse'),
+    entities: [
+      { resource: 'products', table: 'warehouse_products', notFound: 'PRODUCT_NOT_FOUND' },
+      { resource: 'suppliers', table: 'warehouse_suppliers', notFound: 'SUPPLIER_NOT_FOUND' },
+    ],
+  },
+  {
+    id: GENERATED_ID,
+    dir: () => generatedDir!,
+    // The table's index name is 63 characters, PostgreSQL's longest identifier.
+    entities: [{ resource: 'entries', table: 'q4_stock_ledger_2026_north_region_b2b_eu_entries', notFound: 'ENTRY_NOT_FOUND' }],
+  },
+];
+
+describe('items, warehouse and a generated module vendored into one reference foundation, on the PostgreSQL at TEST_DATABASE_URL', () => {
+  let f: FoundationInstance;
+  let generated: { dir: string; remove(): void } | undefined;
+  let dev: FoundationTenant;
+  let acme: FoundationTenant;
+  /** The vendored module.config.ts of each module (written as data by vendoring). */
+  const configs = new Map<string, { permissions: string[] }>();
 
   beforeAll(async () => {
-    root = copyReferenceFoundation();
-    const vendored = await vendor([ITEMS, '--into', root]);
-    expect(vendored.code, vendored.lines.join('\n')).toBe(0);
-    editBindings(root);
+    expect(pluginIdProblem(GENERATED_ID)).toBeUndefined();
+    generated = await generateModule(GENERATED_ID);
+    generatedDir = generated.dir;
 
-    database = await createThrowawayDatabase(SERVER_URL);
-    pool = new pg.Pool({ connectionString: database.url, max: 5 });
-    pool.on('error', () => {});
-    const load = async <T>(file: string) => (await import(pathToFileURL(path.join(root, 'src', file)).href)) as T;
-    (await load<{ setPool(pool: pg.Pool): void }>('lib/db/pool.ts')).setPool(pool);
-    await (await load<{ bootstrap(pool: pg.Pool): Promise<void> }>('bootstrap.ts')).bootstrap(pool);
-    const tenants = await load<{ createTenant(pool: pg.Pool, slug: string): Promise<Tenant>; createUser(pool: pg.Pool, email: string): Promise<{ id: string }> }>('lib/tenants.ts');
-    [dev, acme] = [await tenants.createTenant(pool, 'dev'), await tenants.createTenant(pool, 'acme')];
-    [alice, bob] = [await tenants.createUser(pool, 'alice@example.com'), await tenants.createUser(pool, 'bob@example.com')];
-    for (const tenant of [dev, acme]) {
-      const dir = path.join(root, 'src/modules/items/migrations/tenant');
-      for (const file of fs.readdirSync(dir).filter((name) => !name.endsWith('.down.sql')).sort()) {
-        await pool.query(`BEGIN; SET LOCAL search_path TO "${tenant.schemaName}", public; ${fs.readFileSync(path.join(dir, file), 'utf8')}; COMMIT`);
-      }
+    f = await startReferenceFoundation({ modules: MODULES.map((spec) => spec.dir()), serverUrl: SERVER_URL });
+    ({ dev, acme } = f.tenants);
+    for (const { id } of MODULES) {
+      configs.set(id, (await import(pathToFileURL(path.join(f.root, 'src/modules', id, 'module.config.ts')).href)).default);
     }
-    rbac = await load('lib/security/rbac.ts');
-    jwt = await load('lib/auth/jwt.ts');
-    app = await (await load<{ createApp(): Promise<Express> }>('app.ts')).createApp();
   });
 
   afterAll(async () => {
-    await pool?.end();
-    await database?.drop().catch(() => {});
-    if (root) fs.rmSync(root, { recursive: true, force: true });
+    await f?.close();
+    generated?.remove();
   });
 
-  it('type-checks: the vendored module, the adapter and the library, with the one bindings edit', () => {
-    const tsc = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', path.join(root, 'tsconfig.json')], { encoding: 'utf8' });
-    expect(tsc.stdout + tsc.stderr).toBe('');
-    expect(tsc.status).toBe(0);
+  it('type-checks: the three vendored modules, their adapters and the library, with the one bindings edit', () => {
+    const { status, output } = typecheckFoundation(f.root);
+    expect(output).toBe('');
+    expect(status).toBe(0);
   });
 
-  it('answers /health without identity', async () => {
-    const res = await supertest(app).get('/api/plugins/items/health').expect(200);
-    expect(res.body).toEqual({ ok: true, plugin: 'items', version: '0.1.0' });
+  it('mounts the three modules side by side, each with the permissions its module.config.ts declares', () => {
+    expect(f.moduleIds).toEqual(MODULES.map((spec) => spec.id));
+    const mounted = f.app.locals.modules as { id: string; permissions: string[] }[];
+    expect(mounted.map((m) => m.id).sort()).toEqual(MODULES.map((spec) => spec.id).sort());
+    for (const { id, permissions } of mounted) expect(permissions, id).toEqual(configs.get(id)!.permissions);
   });
 
-  it('refuses in the contract\'s envelope until the permission is granted, then serves', async () => {
-    const anonymous = await supertest(app).get('/api/plugins/items/items').expect(401);
-    expect(anonymous.body.error).toMatchObject({ code: 'UNAUTHENTICATED' });
-    const refused = await supertest(app).get('/api/plugins/items/items').set('Authorization', await token(bob, dev)).expect(403);
-    expect(refused.body).toEqual({ error: { code: 'FORBIDDEN', message: "You don't have permission items.items.read.", permission: 'items.items.read' } });
+  describe.each(MODULES.map((spec) => [spec.id, spec] as const))('module %s', (id, { entities }) => {
+    const api = `/api/plugins/${id}`;
+    const read = (entity: Entity) => `${id}.${entity.resource}.read`;
 
-    await rbac.grantPermissions(pool, { userId: bob.id, tenantId: dev.id }, ['items.items.read']);
-    const listed = await supertest(app).get('/api/plugins/items/items').set('Authorization', await token(bob, dev)).expect(200);
-    expect(listed.body).toEqual({ data: [] });
+    it('checks one list route per entity its module.config.ts declares a read permission for', () => {
+      const declared = configs.get(id)!.permissions;
+      expect(declared.filter((p) => p.endsWith('.read')).sort()).toEqual(entities.map(read).sort());
+      for (const entity of entities) expect(declared).toContain(`${id}.${entity.resource}.create`);
+    });
+
+    it('answers /health without identity', async () => {
+      const res = await f.anonymous().get(`${api}/health`).expect(200);
+      expect(res.body).toEqual({ ok: true, plugin: id, version: '0.1.0' });
+    });
+
+    it('refuses each list route in the contract\'s envelope (401 without identity, 403 until the permission is granted), then serves it', async () => {
+      const bob = () => f.as(f.users.bob, dev);
+      for (const entity of entities) {
+        const anonymous = await f.anonymous().get(`${api}/${entity.resource}`).expect(401);
+        expect(anonymous.body).toEqual({ error: { code: 'UNAUTHENTICATED', message: 'This route needs a signed-in user in a tenant.', requestId: expect.any(String) } });
+        // Before its own grant (for warehouse's second entity: after the first one's).
+        const refused = await bob().get(`${api}/${entity.resource}`).expect(403);
+        expect(refused.body).toEqual({ error: { code: 'FORBIDDEN', message: `You don't have permission ${read(entity)}.`, permission: read(entity), requestId: expect.any(String) } });
+
+        await f.grant(f.users.bob, dev, [read(entity)]);
+        const listed = await bob().get(`${api}/${entity.resource}`).expect(200);
+        expect(listed.body).toEqual({ data: [] });
+        // Granted in dev, which is nothing in acme.
+        await f.as(f.users.bob, acme).get(`${api}/${entity.resource}`).expect(403);
+      }
+    });
+
+    it('keeps two tenants apart: a row made in dev is not in acme, by the API (list, GET by id) nor by SQL', async () => {
+      const permissions = configs.get(id)!.permissions;
+      await f.grant(f.users.alice, dev, permissions);
+      await f.grant(f.users.alice, acme, permissions);
+      const inDev = () => f.as(f.users.alice, dev);
+      const inAcme = () => f.as(f.users.alice, acme);
+      for (const entity of entities) {
+        const created = await inDev().post(`${api}/${entity.resource}`).send({ name: `Only in dev (${entity.resource})` }).expect(201);
+        const rowId = created.body.data.id as string;
+        expect((await inDev().get(`${api}/${entity.resource}`).expect(200)).body.data.map((row: { id: string }) => row.id)).toContain(rowId);
+        await inDev().get(`${api}/${entity.resource}/${rowId}`).expect(200);
+        expect((await inAcme().get(`${api}/${entity.resource}`).expect(200)).body).toEqual({ data: [] });
+        const missing = await inAcme().get(`${api}/${entity.resource}/${rowId}`).expect(404);
+        expect(missing.body.error).toMatchObject({ code: entity.notFound });
+
+        const inSchema = async (tenant: FoundationTenant) => (await f.sql<{ id: string }>(`SELECT id FROM "${tenant.schemaName}".${entity.table}`)).map((row) => row.id);
+        expect(await inSchema(dev)).toContain(rowId);
+        expect(await inSchema(acme)).toEqual([]);
+      }
+    });
+
+    it('has its tables in both tenant schemas, none with a tenant_id column', async () => {
+      const tables = entities.map((entity) => entity.table);
+      const placed = await f.sql<{ table_schema: string; table_name: string }>(
+        `SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = ANY($1) ORDER BY table_schema, table_name`, [tables]);
+      expect(placed).toEqual([dev.schemaName, acme.schemaName].sort().flatMap((schema) => [...tables].sort().map((table) => ({ table_schema: schema, table_name: table }))));
+      const tenantIds = await f.sql(`SELECT table_schema, table_name FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_name = ANY($1)`, [tables]);
+      expect(tenantIds).toEqual([]);
+    });
+
+    it('answers a client\'s mistakes with the module\'s own codes in the envelope', async () => {
+      await f.grant(f.users.alice, dev, configs.get(id)!.permissions);
+      const [entity] = entities;
+      const invalid = await f.as(f.users.alice, dev).post(`${api}/${entity!.resource}`).send({ name: '  ' }).expect(400);
+      expect(invalid.body).toEqual({ error: { code: 'VALIDATION_FAILED', field: 'name', message: 'name: must not be empty', requestId: expect.any(String) } });
+      const missing = await f.as(f.users.alice, dev).get(`${api}/nothing-here`).expect(404);
+      expect(missing.body).toEqual({ error: { code: 'NOT_FOUND', message: `No route for GET ${api}/nothing-here.`, requestId: expect.any(String) } });
+    });
   });
 
-  it('keeps two tenants apart, and stores no tenant_id in tenant tables', async () => {
-    const all = ['items.items.read', 'items.items.create', 'items.items.update', 'items.items.delete'];
-    await rbac.grantPermissions(pool, { userId: alice.id, tenantId: dev.id }, all);
-    await rbac.grantPermissions(pool, { userId: alice.id, tenantId: acme.id }, all);
-    const created = await supertest(app).post('/api/plugins/items/items').set('Authorization', await token(alice, dev)).send({ name: 'Only in dev' }).expect(201);
-    const inDev = await supertest(app).get('/api/plugins/items/items').set('Authorization', await token(alice, dev)).expect(200);
-    const inAcme = await supertest(app).get('/api/plugins/items/items').set('Authorization', await token(alice, acme)).expect(200);
-    expect(inDev.body.data.map((row: { id: string }) => row.id)).toContain(created.body.data.id);
-    expect(inAcme.body.data).toEqual([]);
-    await supertest(app).get(`/api/plugins/items/items/${created.body.data.id}`).set('Authorization', await token(alice, acme)).expect(404);
-    const { rows } = await pool.query(`SELECT table_schema FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema IN ($1, $2)`, [dev.schemaName, acme.schemaName]);
+  it('stores no tenant_id in any table of the tenant schemas', async () => {
+    const rows = await f.sql(`SELECT table_schema, table_name FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema IN ($1, $2)`, [dev.schemaName, acme.schemaName]);
     expect(rows).toEqual([]);
-  });
-
-  it('answers a client\'s mistakes with the module\'s own codes in the envelope', async () => {
-    const invalid = await supertest(app).post('/api/plugins/items/items').set('Authorization', await token(alice, dev)).send({ name: '  ' }).expect(400);
-    expect(invalid.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'name', message: 'name: must not be empty' });
-    const missing = await supertest(app).get('/api/plugins/items/nothing-here').set('Authorization', await token(alice, dev)).expect(404);
-    expect(missing.body.error).toMatchObject({ code: 'NOT_FOUND' });
+    const [{ count }] = await f.sql<{ count: number }>(`SELECT count(*)::int AS count FROM information_schema.tables WHERE table_schema IN ($1, $2)`, [dev.schemaName, acme.schemaName]) as [{ count: number }];
+    expect(count).toBe(2 * MODULES.flatMap((spec) => spec.entities).length);
   });
 });
