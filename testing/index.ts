@@ -2,7 +2,7 @@
  * Test helpers for modules and for the kit itself, built from the same factories the sandbox
  * runs: a real sandbox on a throw-away database, handed to supertest. No fakes of the database.
  *
- *   const t = await startTestSandbox({ moduleDirs: [moduleDir], serverUrl });
+ *   const t = await startTestHost({ moduleDirs: [moduleDir], serverUrl });   // FOUNDATION_ROOT set: on that foundation
  *   await t.as('user@sandbox.dev', 'dev').get('/api/plugins/items/items').expect(403);
  *   await t.grant('user@sandbox.dev', 'dev', ['items.items.read']);
  *   await t.close();
@@ -12,31 +12,37 @@ import { DEV_USERS } from '../sandbox/data/dev-seed.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from '../sandbox/index.ts';
 import { createLogger } from '../sandbox/logger.ts';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './databases.ts';
+import { startFoundationTestHost } from './foundation-host.ts';
+import { asCaller, type TestHost } from './test-host.ts';
 
 export { createThrowawayDatabase, databaseServers, type DatabaseServer } from './databases.ts';
 export { DEV_TENANTS, DEV_USERS } from '../sandbox/data/dev-seed.ts';
 export { expectTenantIsolation, type TenantIsolationOptions } from './tenant-isolation.ts';
+export type { AsUser, TestHost } from './test-host.ts';
+export { startFoundationTestHost } from './foundation-host.ts';
 
 export interface TestSandboxOptions extends Omit<SandboxOptions, 'databaseUrl' | 'pool'> {
   /** Server to make the throw-away database on (see `databaseServers()`). */
   serverUrl: string;
 }
 
-type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-export type AsUser = { [M in Method]: (path: string) => supertest.Test };
-
-export interface TestSandbox {
+export interface TestSandbox extends TestHost {
+  runtime: 'sandbox';
   sandbox: Sandbox;
   database: ThrowawayDatabase;
   /** supertest bound to the sandbox's Express app. */
   request: ReturnType<typeof supertest>;
-  /** Requests made as `user` (email or id) in `tenant` (code or id), with the dev headers. */
-  as(user: string, tenant: string): AsUser;
-  /** Gives `user` in `tenant` a role granting `permissions` (what a tenant admin would do). */
-  grant(user: string, tenant: string, permissions: string[]): Promise<void>;
-  /** Runs SQL on the throw-away database (outside any tenant), for checks the API can't make. */
-  sql<R extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
-  close(): Promise<void>;
+}
+
+export interface TestHostOptions extends TestSandboxOptions {
+  /** A foundation with the modules vendored into it: the tests run there. @default process.env.FOUNDATION_ROOT, else the sandbox */
+  foundationRoot?: string;
+}
+
+/** The sandbox, or the foundation at `FOUNDATION_ROOT`: the same tests run against either. */
+export async function startTestHost({ foundationRoot = process.env.FOUNDATION_ROOT || undefined, ...options }: TestHostOptions): Promise<TestHost> {
+  if (!foundationRoot) return startTestSandbox(options);
+  return startFoundationTestHost({ root: foundationRoot, moduleDirs: options.moduleDirs ?? [], serverUrl: options.serverUrl });
 }
 
 export async function startTestSandbox({ serverUrl, ...options }: TestSandboxOptions): Promise<TestSandbox> {
@@ -50,18 +56,13 @@ export async function startTestSandbox({ serverUrl, ...options }: TestSandboxOpt
   }
   const request = supertest(sandbox.app);
   return {
+    runtime: 'sandbox',
     sandbox,
     database,
     request,
-    as(user, tenant) {
-      const withIdentity = (test: supertest.Test) => test.set('X-User-Id', user).set('X-Tenant-Id', tenant);
-      return {
-        get: (path) => withIdentity(request.get(path)),
-        post: (path) => withIdentity(request.post(path)),
-        put: (path) => withIdentity(request.put(path)),
-        patch: (path) => withIdentity(request.patch(path)),
-        delete: (path) => withIdentity(request.delete(path)),
-      };
+    as: (user, tenant) => asCaller(request, () => ({ 'X-User-Id': user, 'X-Tenant-Id': tenant })),
+    async tenantSchema(tenant) {
+      return (await sandbox.tenancy.get(tenant)).schema;
     },
     async grant(user, tenant, permissions) {
       const found = await sandbox.identity.findUser(user);

@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import { assertSchemaName, quoteIdent } from '../sandbox/data/tenancy.ts';
 import { DEV_USERS } from '../sandbox/data/dev-seed.ts';
-import type { TestSandbox } from './index.ts';
+import type { TestHost } from './test-host.ts';
 
 export interface TenantIsolationOptions {
   /** Collection route, e.g. `/api/plugins/inventory/items`; rows are read at `<path>/<id>`. */
@@ -21,7 +21,7 @@ export interface TenantIsolationOptions {
 }
 
 /** Creates a row in `tenants[0]`, then checks that `tenants[1]` sees nothing of it. Returns the row id. */
-export async function expectTenantIsolation(t: TestSandbox, {
+export async function expectTenantIsolation(t: TestHost, {
   path,
   table,
   create,
@@ -42,7 +42,7 @@ export async function expectTenantIsolation(t: TestSandbox, {
   // In the database: the row is in the home schema only.
   const counts: Record<string, number> = {};
   for (const code of tenants) {
-    const { schema } = await t.sandbox.tenancy.get(code);
+    const schema = await t.tenantSchema(code);
     const relation = `${quoteIdent(schema)}.${quoteIdent(assertSchemaName(table))}`;
     const [row] = await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${relation} WHERE id = $1`, [id]);
     counts[code] = row!.n;

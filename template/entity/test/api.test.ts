@@ -1,17 +1,19 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseServers, DEV_USERS, expectTenantIsolation, startTestSandbox, type TestSandbox } from 'create-foundation-module/testing';
+import { databaseServers, DEV_USERS, expectTenantIsolation, startTestHost, type TestHost } from 'create-foundation-module/testing';
 
 const moduleDir = fileURLToPath(new URL('..', import.meta.url));
 const path = '/api/plugins/{{id}}/{{many.kebab}}';
 const admin = DEV_USERS.admin.email; // every permission, in every dev tenant
 const user = DEV_USERS.user.email; // no permission until granted
 
-// Each suite runs on the embedded PostgreSQL, and on TEST_DATABASE_URL as well when it is set.
+// Each suite runs on the embedded PostgreSQL, and on TEST_DATABASE_URL as well when it is set. The
+// host is the sandbox; with FOUNDATION_ROOT=<foundation> set, the foundation this module is
+// vendored into (docs/vendoring.md): the same tests, unchanged.
 describe.each(databaseServers())('{{many.title}} API on $name PostgreSQL', (server) => {
-  let t: TestSandbox;
+  let t: TestHost;
   beforeAll(async () => {
-    t = await startTestSandbox({ moduleDirs: [moduleDir], serverUrl: server.url });
+    t = await startTestHost({ moduleDirs: [moduleDir], serverUrl: server.url });
   });
   afterAll(async () => {
     await t?.close();
