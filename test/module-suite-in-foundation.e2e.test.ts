@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestHost } from '../testing/index.ts';
 import { generateModule } from './helpers/foundation-instance.ts';
 import { copyReferenceFoundation, editBindings, REPO_ROOT, vendor } from './helpers/reference-foundation.ts';
 
@@ -78,5 +79,34 @@ describe('modules\' own API tests, run unchanged against the reference foundatio
     const suite = moduleSuite(EXAMPLES[0]!, unfilled);
     expect(suite.status).not.toBe(0);
     expect(suite.output).toMatch(/src\/lib\/foundation-module\/test-bindings\.ts: fill in start\(databaseUrl\)/);
+  });
+});
+
+describe('FOUNDATION_ROOT that can\'t serve the tests', () => {
+  const serverUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const made: string[] = [];
+  afterAll(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+  const withoutTestBindings = async () => {
+    const root = copyReferenceFoundation();
+    made.push(root);
+    expect((await vendor([EXAMPLES[0]!, '--into', root])).code).toBe(0);
+    fs.rmSync(path.join(root, 'src/lib/foundation-module/test-bindings.ts'));
+    return root;
+  };
+  const notVendored = () => {
+    const root = copyReferenceFoundation();
+    made.push(root);
+    return root;
+  };
+
+  it.each([
+    ['a folder that does not exist', () => path.join(os.tmpdir(), 'no-such-foundation-here'), /no foundation there/],
+    ['a folder that is no foundation', () => fs.mkdtempSync(path.join(os.tmpdir(), 'not-a-foundation-')), /no foundation there/],
+    ['a foundation the module is not vendored into', notVendored, /src\/modules\/items is not there\. Vendor the module first/],
+    ['a foundation vendored before test bindings existed', withoutTestBindings, /test-bindings\.ts is missing\. Run foundation-module vendor/],
+  ])('%s: refused, naming what to do', async (_name, rootOf, message) => {
+    const root = await rootOf();
+    if (fs.existsSync(root) && !made.includes(root)) made.push(root);
+    await expect(startTestHost({ moduleDirs: [EXAMPLES[0]!], serverUrl, foundationRoot: root })).rejects.toThrow(message);
   });
 });

@@ -31,13 +31,17 @@ export interface FoundationHostOptions {
   serverUrl: string;
 }
 
-export async function startFoundationTestHost({ root, moduleDirs, serverUrl }: FoundationHostOptions): Promise<TestHost> {
+export async function startFoundationTestHost({ root: given, moduleDirs, serverUrl }: FoundationHostOptions): Promise<TestHost> {
+  const root = path.resolve(given);
   const libDir = path.join(root, LIB_DIR);
+  if (!fs.existsSync(path.join(root, 'package.json'))) throw new Error(`FOUNDATION_ROOT=${given}: no foundation there (no package.json in ${root}).`);
   const ids = moduleDirs.map((dir) => readStaticMeta(dir).id);
   const vendored = ids.map((id) => path.join(root, modulePath(id)));
   const missing = vendored.find((dir) => !fs.existsSync(path.join(dir, 'plugin', 'index.ts')));
   if (missing) throw new Error(`FOUNDATION_ROOT=${root}: ${path.relative(root, missing)} is not there. Vendor the module first: foundation-module vendor <module> --into ${root}`);
-  const testBindings = (await import(pathToFileURL(path.join(libDir, 'test-bindings.ts')).href)).default as FoundationTestBindings;
+  const bindingsFile = path.join(libDir, 'test-bindings.ts');
+  if (!fs.existsSync(bindingsFile)) throw new Error(`FOUNDATION_ROOT=${given}: ${path.relative(root, bindingsFile)} is missing. Run foundation-module vendor <module> --into ${root} again: it writes the file, then fill it in (docs/vendoring.md).`);
+  const testBindings = (await import(pathToFileURL(bindingsFile).href)).default as FoundationTestBindings;
 
   const database = await createThrowawayDatabase(serverUrl);
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
