@@ -2,7 +2,7 @@
  * The database an operator command works on, and where its tenants are listed. Run from a
  * foundation's root (one with `src/lib/foundation-module/`, which `vendor` made), the commands
  * work on the foundation's database (DATABASE_URL or --database-url: never an embedded one) and
- * its own tenant table (`tenants.json` beside the bindings), mirrored into the kit's registries
+ * its own tenant table (`tenantTable` in its bindings file), mirrored into the kit's registries
  * before anything is written. Anywhere else, the sandbox's database and `sys_tenant`.
  */
 import fs from 'node:fs';
@@ -59,13 +59,13 @@ export async function openOperatorDatabase(options: DatabaseOptions, cwd: string
   };
 }
 
-/** The foundation's tenant table answers as tenants.json says; its tenants the kit can't migrate are named. */
+/** The foundation's tenant table answers as the bindings' tenantTable says; its tenants the kit can't migrate are named. */
 async function checkDirectory({ pool }: Database, directory: TenantDirectory, write: (line: string) => void): Promise<void> {
   try {
     await pool.query(`SELECT 1 FROM (${tenantRowsSql(directory)}) t LIMIT 0`);
   } catch (error) {
-    throw new CliError(`The foundation's tenant table does not answer as tenants.json says (${(error as Error).message}): table ${directory.table}, ` +
-      `columns ${[directory.id, directory.code, directory.schema, directory.domain].filter(Boolean).join(', ')}. Fix ${LIB_DIR}/tenants.json.`, 1);
+    throw new CliError(`The foundation's tenant table does not answer as tenantTable in the bindings says (${(error as Error).message}): table ${directory.table}, ` +
+      `columns ${[directory.id, directory.code, directory.schema, directory.domain].filter(Boolean).join(', ')}. Fix tenantTable in ${LIB_DIR}/bindings.ts.`, 1);
   }
   const { rows } = await pool.query<{ foundation_id: string | null; schema_name: string | null }>(unusableTenantsSql(directory));
   for (const row of rows) {

@@ -3,18 +3,24 @@
  * this foundation, and never rewrites it. It says where the contract's pieces come from in this
  * foundation; every vendored module's adapter (src/modules/<id>/server/routes/index.ts) uses it.
  * The imports below are the seeds' paths: change them, and the functions under them, to match
- * this foundation (its auth's claim names); its tenant table is named in tenants.json beside this
- * file, which the operator commands (`foundation-module migrate`, `plugins`) read too. Nothing
- * else needs an edit.
+ * this foundation (its auth's claim names, its tenant table). Nothing else needs an edit.
  * docs/vendoring.md explains each entry.
  */
 import type { Request } from 'express';
 import type { RequestIdentity } from './contract.ts';
 import type { FoundationBindings } from './plugin-router.ts';
 import { kitRegistries } from './registries.ts';
+import type { TenantDirectory } from './tenant-directory.ts';
 import { pool } from '../db/client.ts';
 import { withTenantTx } from '../db/tenant-db.ts';
 import { requirePermission } from '../security/rbac.ts';
+
+/**
+ * This foundation's tenant table and its columns (`code` and `domain` may be left out). The
+ * operator commands (`foundation-module migrate`, `plugins`) read this literal from the file's
+ * text: keep it plain strings.
+ */
+export const tenantTable = { table: 'public.sys_tenant', id: 'id', code: 'code', schema: 'schema_name', domain: 'domain' } satisfies TenantDirectory;
 
 const bindings: FoundationBindings = {
   withTenantTx,
@@ -28,10 +34,9 @@ const bindings: FoundationBindings = {
 
   /**
    * Enablement (`foundation-module plugins enable|disable`), configuration (`plugins config`) and
-   * `resolveTenant`, from the kit's registries and this foundation's tenant table as tenants.json
-   * (beside this file) names it.
+   * `resolveTenant`, from the kit's registries and the tenant table above.
    */
-  ...kitRegistries(() => pool),
+  ...kitRegistries(() => pool, tenantTable),
 
   logger: {
     debug: (fields, msg) => console.debug(JSON.stringify({ level: 'debug', msg, ...fields })),

@@ -1,33 +1,30 @@
 /**
  * The kit's registries read from a foundation at run time: whether a plugin is on for a tenant
  * (`foundation-module plugins enable|disable`), its configuration (`plugins config`), and the
- * foundation's tenants as `tenants.json` names them. The bindings spread these into their own:
+ * foundation's tenants from its own table. The bindings spread these into their own:
  *
- *   const bindings = { ...kitRegistries(() => pool), withTenantTx, requirePermission, identity, logger };
+ *   const bindings = { ...kitRegistries(() => pool, tenantTable), withTenantTx, requirePermission, identity, logger };
  *
  * The registries key tenants by the kit's uuid (tenant-directory.ts maps the foundation's ids).
  * A foundation that never ran the kit's `migrate` has no registries: every plugin is on.
  *
  * Vendored as it is: imports only the library beside it and pg's types.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { TenantInfo } from 'create-foundation-module/contract';
 import type { FoundationBindings } from './plugin-router.ts';
-import { kitTenantIdSql, readTenantDirectory, tenantRowsSql, type TenantDirectory } from './tenant-directory.ts';
+import { checkTenantDirectory, kitTenantIdSql, tenantRowsSql, type TenantDirectory } from './tenant-directory.ts';
 
 export interface RegistryOptions {
-  /** @default tenants.json beside this file, else the seeds' `public.sys_tenant` */
-  directory?: TenantDirectory;
   /** How long an enablement answer is reused: a switch made elsewhere takes effect within this. @default 1000 */
   enablementTtlMs?: number;
 }
 
 export type KitRegistries = Pick<FoundationBindings, 'isEnabled' | 'resolveTenant' | 'config'>;
 
-export function kitRegistries(pool: () => pg.Pool, options: RegistryOptions = {}): KitRegistries {
-  const directory = options.directory ?? readTenantDirectory(path.dirname(fileURLToPath(import.meta.url)));
+/** `tenantTable`: the foundation's tenant table, as the bindings declare it (checked here: only names reach SQL). */
+export function kitRegistries(pool: () => pg.Pool, tenantTable: TenantDirectory, options: RegistryOptions = {}): KitRegistries {
+  const directory = checkTenantDirectory(tenantTable, 'bindings.ts: tenantTable');
   const ttl = options.enablementTtlMs ?? 1_000;
   const enablement = new Map<string, { enabled: boolean; until: number }>();
   const tenants = tenantRowsSql(directory);

@@ -1,10 +1,12 @@
 /**
- * Where a foundation keeps its tenants: its own table, named in `tenants.json` beside the bindings
- * (`src/lib/foundation-module/tenants.json`). The kit's operator commands read it (they run no
- * TypeScript of the foundation's) and so do the vendored registries at run time, so both see the
- * same tenants.
+ * Where a foundation keeps its tenants: its own table, named in the bindings file
+ * (`src/lib/foundation-module/bindings.ts`) as a plain literal:
  *
- *   { "table": "public.org_tenants", "id": "id", "code": "slug", "schema": "schema_name", "domain": "hostname" }
+ *   export const tenantTable = { table: 'public.org_tenants', id: 'id', code: 'slug', schema: 'schema_name', domain: 'hostname' };
+ *
+ * The bindings hand it to the registries at run time; the kit's operator commands, which run no
+ * TypeScript of the foundation's, read the same literal from the file's text. So both see the
+ * same tenants, and the maintainer edits one file.
  *
  * The kit's registries (`sys_tenant_plugins`, the migration ledger) key tenants by uuid. A
  * foundation's id that is a uuid is used as it is; any other id (an integer, a text key) maps to a
@@ -29,7 +31,7 @@ export interface TenantDirectory {
   domain?: string;
 }
 
-export const TENANTS_FILE = 'tenants.json';
+export const BINDINGS_FILE_NAME = 'bindings.ts';
 
 /** The seeds' own tenant table, which is also the kit's: nothing to map. */
 export const KIT_TENANT_TABLE: TenantDirectory = { table: 'public.sys_tenant', id: 'id', code: 'code', schema: 'schema_name', domain: 'domain' };
@@ -42,17 +44,33 @@ export class TenantDirectoryError extends Error {
   override name = 'TenantDirectoryError';
 }
 
-/** `tenants.json`'s text, checked: every problem names the field and what it should be. */
-export function parseTenantDirectory(text: string, file: string): TenantDirectory {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new TenantDirectoryError(`${file} is not valid JSON (${(error as Error).message}). It names the foundation's tenant table, e.g. ${JSON.stringify(KIT_TENANT_TABLE)}.`);
+const EXAMPLE = "export const tenantTable = { table: 'public.sys_tenant', id: 'id', code: 'code', schema: 'schema_name', domain: 'domain' };";
+
+/**
+ * The `tenantTable` literal of a bindings file's text. Plain on purpose: string values only, no
+ * expressions, because the operator commands read it without running the file.
+ */
+export function tenantDirectoryFromBindings(text: string, file: string): TenantDirectory {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"])\/\/.*$/gm, '$1');
+  const declarations = [...code.matchAll(/export\s+const\s+tenantTable\b[^=]*=\s*\{([^}]*)\}/g)];
+  if (declarations.length !== 1) {
+    throw new TenantDirectoryError(`${file} must declare the foundation's tenant table once, as a plain literal the operator commands can read: ${EXAMPLE}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new TenantDirectoryError(`${file} must hold one JSON object, e.g. ${JSON.stringify(KIT_TENANT_TABLE)}.`);
+  const given: Record<string, unknown> = {};
+  for (const entry of declarations[0]![1]!.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const pair = /^([A-Za-z_$][\w$]*|'[^']*'|"[^"]*")\s*:\s*(?:'([^'\\]*)'|"([^"\\]*)")$/.exec(entry);
+    if (!pair) throw new TenantDirectoryError(`${file}: tenantTable entry ${JSON.stringify(entry)} is not \`name: 'value'\`. Write the tenant table as plain strings: ${EXAMPLE}`);
+    given[pair[1]!.replace(/^['"]|['"]$/g, '')] = pair[2] ?? pair[3];
+  }
+  return checkTenantDirectory(given, `${file}: tenantTable`);
+}
+
+/** A tenant table as given (the bindings' literal, or the object at run time), checked: every problem names the field. */
+export function checkTenantDirectory(raw: unknown, where: string): TenantDirectory {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new TenantDirectoryError(`${where} must be an object, e.g. ${EXAMPLE}`);
   const given = raw as Record<string, unknown>;
-  const unknown = Object.keys(given).filter((key) => !key.startsWith('$') && !(FIELDS as readonly string[]).includes(key));
+  const file = where;
+  const unknown = Object.keys(given).filter((key) => !(FIELDS as readonly string[]).includes(key));
   if (unknown.length > 0) throw new TenantDirectoryError(`${file}: unknown field "${unknown[0]}" (fields: ${FIELDS.join(', ')}).`);
   const field = (name: (typeof FIELDS)[number], required: boolean): string | undefined => {
     const value = given[name];
@@ -74,11 +92,11 @@ export function parseTenantDirectory(text: string, file: string): TenantDirector
   };
 }
 
-/** The directory of the foundation whose bindings live in `libDir`; the seeds' table when it has no `tenants.json`. */
+/** The tenant table of the foundation whose bindings live in `libDir`, read from the bindings file's text. */
 export function readTenantDirectory(libDir: string): TenantDirectory {
-  const file = path.join(libDir, TENANTS_FILE);
-  if (!fs.existsSync(file)) return KIT_TENANT_TABLE;
-  return parseTenantDirectory(fs.readFileSync(file, 'utf8'), file);
+  const file = path.join(libDir, BINDINGS_FILE_NAME);
+  if (!fs.existsSync(file)) throw new TenantDirectoryError(`${file} is missing: run foundation-module vendor <module> --into <foundation root>, which writes it, then fill it in.`);
+  return tenantDirectoryFromBindings(fs.readFileSync(file, 'utf8'), file);
 }
 
 export function isKitTenantTable(directory: TenantDirectory): boolean {

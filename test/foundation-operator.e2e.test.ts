@@ -1,9 +1,9 @@
 /**
  * The operator commands run from a foundation's root, on its database and its own tenant table
- * (org_tenants, named in tenants.json): `migrate` reaches every tenant the foundation has, new ones
+ * (org_tenants, named by tenantTable in its bindings file): `migrate` reaches every tenant the foundation has, new ones
  * and dropped ones included; `plugins enable|disable` switch the module for the foundation's
  * tenants, and its adapter answers PLUGIN_DISABLED; the kit's own tenant commands are refused
- * there; a tenants.json that is wrong or hostile is refused with nothing written.
+ * there; a tenantTable that is wrong or hostile is refused with nothing written.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -153,7 +153,7 @@ describe('operator commands in a foundation with its own tenant table, on the Po
     await pool.query(`UPDATE public.sys_tenant_plugins SET config = '{"pageSize": 50}' WHERE plugin_id = 'items' AND tenant_id = $1`, [dev.id]);
     await pool.query(`UPDATE public.org_tenants SET hostname = 'dev.example.com' WHERE id = $1`, [dev.id]);
     const { kitRegistries } = await load<{ kitRegistries: typeof import('../foundation-lib/registries.ts').kitRegistries }>('lib/foundation-module/registries.ts');
-    const registries = kitRegistries(() => pool);
+    const registries = kitRegistries(() => pool, { table: 'public.org_tenants', id: 'id', code: 'slug', schema: 'schema_name', domain: 'hostname' });
     expect(await registries.config.getTenant('items', dev.id, 'pageSize')).toBe(50);
     expect(await registries.config.getTenant('items', acme.id, 'pageSize')).toBeUndefined();
     expect(await registries.resolveTenant({ code: 'dev' })).toEqual({ id: dev.id, code: 'dev', name: 'dev', domain: 'dev.example.com', schema: dev.schemaName });
@@ -183,42 +183,62 @@ describe('operator commands in a foundation with its own tenant table, on the Po
     }
   });
 
-  it.each([
-    ['not JSON', '{ table: org_tenants', /not valid JSON/],
-    ['an array', '[]', /one JSON object/],
-    ['no table', '{"id":"id","schema":"schema_name"}', /"table" is required/],
-    ['an unknown field', '{"table":"org_tenants","id":"id","schema":"schema_name","where":"true"}', /unknown field "where"/],
-    ['SQL in the table', '{"table":"org_tenants; DROP TABLE org_users; --","id":"id","schema":"schema_name"}', /"table" is .* lowercase/],
-    ['SQL in a column', '{"table":"org_tenants","id":"id\\" FROM org_users --","schema":"schema_name"}', /"id" is .* column name/],
-    ['three-part table', '{"table":"a.b.c","id":"id","schema":"schema_name"}', /"table" is/],
-    ['quoted identifier', '{"table":"org_tenants","id":"\\"Id\\"","schema":"schema_name"}', /"id" is/],
-    ['a number', '{"table":"org_tenants","id":1,"schema":"schema_name"}', /"id" is 1/],
-    ['a missing table', '{"table":"no_such_tenants","id":"id","schema":"schema_name"}', /does not answer as tenants.json says/],
-    ['a missing column', '{"table":"org_tenants","id":"uuid","schema":"schema_name"}', /does not answer as tenants.json says/],
-  ])('refuses a tenants.json with %s, exit 1, writing nothing', async (_name, text, message) => {
-    const file = path.join(root, 'src/lib/foundation-module/tenants.json');
+  const GOOD_TABLE = "export const tenantTable = { table: 'public.org_tenants', id: 'id', code: 'slug', schema: 'schema_name', domain: 'hostname' } satisfies TenantDirectory;";
+  /** Runs `work` with the bindings' tenantTable declaration replaced by `declaration`, then puts the maintainer's back. */
+  async function withTenantTable<T>(declaration: string, work: () => Promise<T>): Promise<T> {
+    const file = path.join(root, 'src/lib/foundation-module/bindings.ts');
     const good = fs.readFileSync(file, 'utf8');
-    const before = await snapshot(pool);
-    fs.writeFileSync(file, text);
+    expect(good).toContain(GOOD_TABLE);
+    fs.writeFileSync(file, good.replace(GOOD_TABLE, declaration));
     try {
+      return await work();
+    } finally {
+      fs.writeFileSync(file, good);
+    }
+  }
+
+  it.each([
+    ['no declaration', '', /must declare the foundation's tenant table once/],
+    ['two declarations', `${GOOD_TABLE}\n${GOOD_TABLE}`, /must declare the foundation's tenant table once/],
+    ['only a commented-out one', `// ${GOOD_TABLE}`, /must declare the foundation's tenant table once/],
+    ['an expression', "export const tenantTable = { table: TABLE, id: 'id', schema: 'schema_name' };", /entry "table: TABLE" is not `name: 'value'`/],
+    ['a template string', "export const tenantTable = { table: `org_${'tenants'}`, id: 'id', schema: 'schema_name' };", /is not `name: 'value'`/],
+    ['no table', "export const tenantTable = { id: 'id', schema: 'schema_name' };", /"table" is required/],
+    ['an unknown field', "export const tenantTable = { table: 'org_tenants', id: 'id', schema: 'schema_name', where: 'true' };", /unknown field "where"/],
+    ['SQL in the table', "export const tenantTable = { table: 'org_tenants; DROP TABLE org_users; --', id: 'id', schema: 'schema_name' };", /"table" is .* lowercase/],
+    ['SQL in a column', `export const tenantTable = { table: 'org_tenants', id: 'id" FROM org_users --', schema: 'schema_name' };`, /"id" is .* column name/],
+    ['a three-part table', "export const tenantTable = { table: 'a.b.c', id: 'id', schema: 'schema_name' };", /"table" is/],
+    ['an uppercase column', "export const tenantTable = { table: 'org_tenants', id: 'Id', schema: 'schema_name' };", /"id" is "Id"/],
+    ['a missing table', "export const tenantTable = { table: 'no_such_tenants', id: 'id', schema: 'schema_name' };", /does not answer as tenantTable in the bindings says/],
+    ['a missing column', "export const tenantTable = { table: 'org_tenants', id: 'uuid', schema: 'schema_name' };", /does not answer as tenantTable in the bindings says/],
+  ])('refuses a bindings tenantTable with %s, exit 1, writing nothing', async (_name, declaration, message) => {
+    const before = await snapshot(pool);
+    await withTenantTable(declaration, async () => {
       for (const attempt of [() => migrate('up'), async () => { const r = await plugins('disable', 'items', '--tenant', 'dev'); return { code: r.code, text: r.error ?? '' }; }]) {
         const result = await attempt();
         expect(result.code).toBe(1);
         expect(result.text).toMatch(message);
       }
-      expect(await snapshot(pool)).toEqual(before);
-    } finally {
-      fs.writeFileSync(file, good);
-    }
+    });
+    expect(await snapshot(pool)).toEqual(before);
+  });
+
+  it('reads a tenantTable written over several lines, with comments, double quotes and a trailing comma', async () => {
+    const declaration = `export const tenantTable = {
+      table: "public.org_tenants", // the foundation's own
+      /* ids are uuids */ id: 'id',
+      'code': 'slug',
+      schema: 'schema_name',
+    } as const;`;
+    const status = await withTenantTable(declaration, () => migrate('status', '--json'));
+    expect(status.code, status.text).toBe(0);
+    expect(JSON.parse(status.lines.at(-1)!).plan.tenants).toBe(2);
   });
 
   it('maps tenants with integer ids and no code column, and leaves out one whose schema the kit would not put in SQL', async () => {
     await pool.query(`CREATE SCHEMA tenant_no_7; CREATE TABLE public.int_tenants (tenant_no integer PRIMARY KEY, db_schema text NOT NULL);
       INSERT INTO public.int_tenants VALUES (7, 'tenant_no_7'), (8, 'Bad Schema"; --');`);
-    const file = path.join(root, 'src/lib/foundation-module/tenants.json');
-    const good = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, JSON.stringify({ table: 'int_tenants', id: 'tenant_no', schema: 'db_schema' }));
-    try {
+    await withTenantTable("export const tenantTable = { table: 'int_tenants', id: 'tenant_no', schema: 'db_schema' };", async () => {
       const status = await migrate('status', '--json');
       expect(status.code, status.text).toBe(0);
       expect(status.lines[0]).toMatch(/warning: the foundation's tenant 8 is left out/);
@@ -229,10 +249,8 @@ describe('operator commands in a foundation with its own tenant table, on the Po
       const { rows } = await pool.query<{ code: string; schema_name: string }>('SELECT code, schema_name FROM public.sys_tenant');
       expect(rows).toEqual([{ code: 't-7', schema_name: 'tenant_no_7' }]);
       expect(await schemaTables('tenant_no_7')).toContain('items_items');
-    } finally {
-      fs.writeFileSync(file, good);
-      await migrate('up');
-    }
+    });
+    await migrate('up');
   });
 });
 

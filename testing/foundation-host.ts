@@ -4,7 +4,7 @@
  * filled in its test bindings (src/lib/foundation-module/test-bindings.ts: start, tenants, users,
  * grants, request headers); this file does what the sandbox does at its start with them: a
  * throw-away database, the dev tenants and users, the module's migrations by the kit's runner (the
- * foundation's tenant table, tenants.json), the module enabled, and the dev admin granted every
+ * foundation's tenant table, from its bindings), the module enabled, and the dev admin granted every
  * permission the module declares.
  */
 import fs from 'node:fs';

@@ -7,12 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KIT_TENANT_TABLE } from '../foundation-lib/tenant-directory.ts';
 
 /** Where the library and the bindings go, relative to the foundation root. */
 export const LIB_DIR = 'src/lib/foundation-module';
 export const BINDINGS_FILE = `${LIB_DIR}/bindings.ts`;
-export const TENANTS_FILE = `${LIB_DIR}/tenants.json`;
 export const TEST_BINDINGS_FILE = `${LIB_DIR}/test-bindings.ts`;
 export const modulePath = (id: string, relative = '') => path.posix.join('src/modules', id, relative);
 
@@ -53,19 +51,15 @@ export function libraryFiles(): PlacedFile[] {
 
 /**
  * The maintainer's files as the kit first writes them, the foundation's own from then on: the
- * bindings, tenants.json (the seeds' tenant table until the maintainer names theirs), and the
- * test bindings (how the kit's test host starts this foundation).
+ * bindings, and the test bindings (how the kit's test host starts this foundation).
  */
 export function maintainerFiles(): PlacedFile[] {
   return [
     { target: BINDINGS_FILE, content: read(path.join(KIT_ROOT, 'foundation-lib/bindings.ts')) },
-    { target: TENANTS_FILE, content: `${JSON.stringify({ $comment: TENANTS_COMMENT, ...KIT_TENANT_TABLE }, null, 2)}\n` },
     { target: TEST_BINDINGS_FILE, content: read(path.join(KIT_ROOT, 'foundation-lib/test-bindings.ts')) },
   ];
 }
 
-const TENANTS_COMMENT = "Yours, written once: this foundation's tenant table and its columns (code and domain may be left out). " +
-  'The operator commands (foundation-module migrate, plugins) and the bindings read it. See docs/vendoring.md.';
 
 /** The module's files in the foundation, and its adapter (`server/routes/index.ts`). */
 export function moduleFiles(moduleDir: string, id: string): PlacedFile[] {

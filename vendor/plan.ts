@@ -105,7 +105,7 @@ function statuses(root: string, wanted: PlacedFile[], previous: VendorManifest |
   return actions;
 }
 
-/** The bindings and tenants.json: written when missing, never rewritten. */
+/** The bindings and the test bindings: written when missing, never rewritten. */
 function maintainerAction(root: string, { target, content }: PlacedFile): FileAction {
   const current = readIfFile(root, target);
   return current === undefined ? { target, status: 'CREATE', content }

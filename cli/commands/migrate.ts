@@ -24,7 +24,7 @@ export const MIGRATE_HELP = `Usage: foundation-module migrate <status|validate|u
 Modules: the folders named, else the current module, else every module under examples/ or
 src/modules/. Database: --database-url or DATABASE_URL, else the embedded PostgreSQL of
 --sandbox-dir (default ./.sandbox). In a foundation's root: its database (DATABASE_URL) and its
-own tenant table, as src/lib/foundation-module/tenants.json names it.
+own tenant table, as tenantTable in src/lib/foundation-module/bindings.ts names it.
 
 Options:
   --tenant <code>        only this tenant (repeat for more: a canary run); public always runs

@@ -6,7 +6,7 @@ import { createPatch } from 'diff';
 import mri from 'mri';
 import { applyVendoring, conflictsOf } from '../../vendor/apply.ts';
 import { planVendoring, VendorError, type FileAction } from '../../vendor/plan.ts';
-import { BINDINGS_FILE, TENANTS_FILE, VendorLayoutError } from '../../vendor/layout.ts';
+import { BINDINGS_FILE, VendorLayoutError } from '../../vendor/layout.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { singleFlagValue } from '../flag-values.ts';
 
@@ -66,10 +66,7 @@ export async function vendorCommand(argv: string[], kitVersion: string, { write 
     for (const forced of result.forced) write(`  forced: ${forced}`);
     if (result.added.length) write(`Added to package.json: ${result.added.join(', ')}. Run npm install in ${plan.root}.`);
     if (plan.files.some((file) => file.target === BINDINGS_FILE && file.status === 'CREATE')) {
-      write(`Created ${BINDINGS_FILE}: point it at this foundation's tenant transaction, permission check, auth and pool (docs/vendoring.md).`);
-    }
-    if (plan.files.some((file) => file.target === TENANTS_FILE && file.status === 'CREATE')) {
-      write(`Created ${TENANTS_FILE}: name this foundation's tenant table and its columns there, unless it is the seeds' public.sys_tenant.`);
+      write(`Created ${BINDINGS_FILE}: point it at this foundation's tenant transaction, permission check, auth, pool and tenant table (docs/vendoring.md).`);
     }
     return 0;
   } catch (error) {

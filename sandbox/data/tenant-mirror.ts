@@ -33,10 +33,10 @@ export async function refreshTenantMirror(pool: pg.Pool, directory: TenantDirect
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIRROR_LOCK_KEY.toString()]);
     const source = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${tenantRowsSql(directory)}) t`).catch((error: Error & { code?: string }) => {
-      throw new TenantMirrorError(`Could not read the foundation's tenants from ${directory.table} (${error.message}). Check tenants.json beside the bindings: table ${directory.table}, columns ${[directory.id, directory.code, directory.schema, directory.domain].filter(Boolean).join(', ')}.`);
+      throw new TenantMirrorError(`Could not read the foundation's tenants from ${directory.table} (${error.message}). Check tenantTable in the bindings file: table ${directory.table}, columns ${[directory.id, directory.code, directory.schema, directory.domain].filter(Boolean).join(', ')}.`);
     });
     const { rows: [mirrored] } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM public.sys_tenant');
-    // An empty answer from a table that had tenants is far likelier a wrong tenants.json than every tenant dropped at once.
+    // An empty answer from a table that had tenants is far likelier a wrong tenantTable than every tenant dropped at once.
     if (source.rows[0]!.n === 0 && mirrored!.n > 0) {
       throw new TenantMirrorError(`${directory.table} lists no tenant, but the kit knows ${mirrored!.n}: nothing was changed. If the foundation really has no tenants left, remove them from public.sys_tenant yourself.`);
     }
@@ -49,7 +49,7 @@ export async function refreshTenantMirror(pool: pg.Pool, directory: TenantDirect
          WHERE (m.code, m.domain, m.schema_name) IS DISTINCT FROM (EXCLUDED.code, EXCLUDED.domain, EXCLUDED.schema_name)
        RETURNING m.code, (xmax = 0) AS added`).catch((error: Error & { code?: string; detail?: string }) => {
       if (error.code !== '23505') throw error;
-      throw new TenantMirrorError(`Two of the foundation's tenants map to the same kit tenant (${error.detail ?? error.message}): give them distinct codes (the "code" column of tenants.json) and host names.`);
+      throw new TenantMirrorError(`Two of the foundation's tenants map to the same kit tenant (${error.detail ?? error.message}): give them distinct codes (the code column of tenantTable) and host names.`);
     });
     const { rows: [total] } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM public.sys_tenant');
     await client.query('COMMIT');

@@ -75,7 +75,7 @@ export interface PlanOptions {
   to?: number;
   /** Plan quarantined targets as any other (`--retry-quarantined`). @default false */
   retryQuarantined?: boolean;
-  /** Where the tenants are listed: a foundation's own table (its `tenants.json`). @default the kit's `sys_tenant` */
+  /** Where the tenants are listed: a foundation's own table (its bindings' `tenantTable`). @default the kit's `sys_tenant` */
   tenantDirectory?: TenantDirectory;
 }
 

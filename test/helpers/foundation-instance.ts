@@ -153,7 +153,7 @@ export async function startReferenceFoundation({ modules, serverUrl }: StartOpti
 
 /**
  * What the maintainer runs in the foundation's root after vendoring: `foundation-module migrate up`
- * (the foundation's tenants, from tenants.json), then `plugins enable <id>` globally and for
+ * (the foundation's tenants, from its bindings' tenantTable), then `plugins enable <id>` globally and for
  * every tenant. Each must exit 0.
  */
 export async function migrateAndEnable(root: string, databaseUrl: string, moduleIds: string[]): Promise<void> {

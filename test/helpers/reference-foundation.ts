@@ -31,7 +31,7 @@ export async function vendor(args: string[]): Promise<{ code: number; lines: str
   }
 }
 
-/** The maintainer's edits of the files vendoring wrote for them: the bindings (pool, auth), tenants.json (org_tenants), the test bindings. */
+/** The maintainer's edits of the files vendoring wrote for them: the bindings (pool, auth, the org_tenants table) and the test bindings. */
 export function editBindings(copy: string): void {
-  for (const file of ['bindings.ts', 'tenants.json', 'test-bindings.ts']) fs.copyFileSync(path.join(FIXTURE, 'maintainer', file), path.join(copy, 'src/lib/foundation-module', file));
+  for (const file of ['bindings.ts', 'test-bindings.ts']) fs.copyFileSync(path.join(FIXTURE, 'maintainer', file), path.join(copy, 'src/lib/foundation-module', file));
 }
