@@ -235,6 +235,19 @@ describe('operator commands in a foundation with its own tenant table, on the Po
     expect(JSON.parse(status.lines.at(-1)!).plan.tenants).toBe(2);
   });
 
+  it('serves a foundation whose tenants are uuids only (no code column): same tenants, same ledger, codes made from the ids', async () => {
+    await withTenantTable("export const tenantTable = { table: 'public.org_tenants', id: 'id', schema: 'schema_name' };", async () => {
+      const status = await migrate('status', '--json');
+      expect(status.code, status.text).toBe(0);
+      expect(JSON.parse(status.lines.at(-1)!).plan.targets, 'nothing pending: the ledger keys are the same uuids').toEqual([]);
+      const canary = await migrate('up', '--tenant', `t-${dev.id}`, '--json');
+      expect(canary.code, canary.text).toBe(0);
+      const { rows } = await pool.query<{ code: string }>('SELECT code FROM public.sys_tenant ORDER BY code');
+      expect(rows.map((r) => r.code).sort()).toEqual([`t-${acme.id}`, `t-${dev.id}`].sort());
+    });
+    await migrate('up');
+  });
+
   it('maps tenants with integer ids and no code column, and leaves out one whose schema the kit would not put in SQL', async () => {
     await pool.query(`CREATE SCHEMA tenant_no_7; CREATE TABLE public.int_tenants (tenant_no integer PRIMARY KEY, db_schema text NOT NULL);
       INSERT INTO public.int_tenants VALUES (7, 'tenant_no_7'), (8, 'Bad Schema"; --');`);
