@@ -116,6 +116,12 @@ describe('operator commands in a foundation with its own tenant table, on the Po
     expect(await schemaTables(globex.schemaName)).toContain('items_items');
 
     await pool.query(`DELETE FROM public.org_tenants WHERE id = $1; DROP SCHEMA "${globex.schemaName}" CASCADE`.replace('$1', `'${globex.id}'`));
+    // Before any refresh of the kit's copy, a plan of undoing never aims the dropped tenant's files at public.
+    const downPlan = await migrate('down', '--dry-run', '--json');
+    expect(downPlan.code, downPlan.text).toBe(0);
+    const targets = JSON.parse(downPlan.lines.at(-1)!).plan.targets as { scope: string; schema: string; tenant: string | null }[];
+    expect(targets.filter((t) => t.scope === 'tenant').map((t) => t.tenant).sort()).toEqual(['acme', 'dev']);
+    expect(targets.filter((t) => t.scope === 'tenant' && t.schema === 'public')).toEqual([]);
     const after = await migrate('up', '--json');
     expect(after.code, after.text).toBe(0);
     const { rows } = await pool.query('SELECT code FROM public.sys_tenant ORDER BY code');

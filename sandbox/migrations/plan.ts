@@ -143,6 +143,8 @@ export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigra
             array_agg(m.name ORDER BY m.id DESC) AS names, array_agg(m.checksum ORDER BY m.id DESC) AS checksums
        FROM public.sys_plugin_migrations m LEFT JOIN (${tenantRowsSql(options.tenantDirectory ?? KIT_TENANT_TABLE)}) t ON t.id = m.tenant_id
       WHERE m.plugin_id = ANY($1::text[])
+        -- A tenant row whose tenant is gone (a foundation's, before its copy is refreshed) is no target: never public.
+        AND (m.tenant_id IS NULL OR t.id IS NOT NULL)
         -- The public schema serves every tenant: a down limited to some tenants leaves it alone.
         AND CASE WHEN $2::text[] IS NULL THEN true ELSE t.code = ANY($2::text[]) END
       GROUP BY 1, 2, 3, 4, 5`,
