@@ -1,14 +1,14 @@
 /**
  * Issue 17: `ctx.cron`. Each tick runs the job once per tenant where the plugin is enabled, with
  * `{ tenantId, scheduledAt }`; two sandboxes on one database run each tick once between them
- * (the run lock, sandbox/plugins/run-locks.ts), a disabled tenant never; a job never overlaps
+ * (the run lock, foundation-lib/run-locks.ts), a disabled tenant never; a job never overlaps
  * itself; a failing job is logged with plugin and tenant and the others run. Hostile specs table.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createLogger } from '../sandbox/logger.ts';
-import { createCronScheduler } from '../sandbox/plugins/cron.ts';
-import { createRunLocks, jobLockKey } from '../sandbox/plugins/run-locks.ts';
+import { createCronScheduler } from '../foundation-lib/cron-scheduler.ts';
+import { createRunLocks, jobLockKey } from '../foundation-lib/run-locks.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { capabilityModule, capturedLogger, removeCapabilityModules } from './helpers/capability-modules.ts';
 import { createThrowawayDatabase } from '../testing/databases.ts';

@@ -6,7 +6,7 @@
 import express, { type Request } from 'express';
 import type pg from 'pg';
 import type { PluginContext, TenantQuery } from '../contract.ts';
-import type { CronScheduler } from './cron.ts';
+import type { CronScheduler } from '../../foundation-lib/cron-scheduler.ts';
 import { HttpError } from '../errors.ts';
 import type { EventBus } from './events.ts';
 import type { Logger } from '../logger.ts';

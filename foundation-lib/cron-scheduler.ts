@@ -1,27 +1,33 @@
 /**
- * Scheduled plugin jobs on croner. A spec is checked when registered; jobs run only once the
- * scheduler is started (the dev server starts it; tests call `runAll`).
+ * Scheduled plugin jobs on croner, for the sandbox and (vendored) a foundation's adapter. A spec
+ * is checked when registered; jobs run only once the scheduler is started (the dev server starts
+ * it, a foundation's adapter at its first job; tests call `runAll`).
  *
- * Each tick runs the job once per tenant where its plugin is enabled (the enablement cache, no
- * query), with that tenant in scope. A job never overlaps itself in a process (croner `protect`),
- * and of several processes on one database only one runs it: the one holding its advisory lock
- * (run-locks.ts). A job that throws is logged with plugin and tenant, and the other tenants run.
+ * Each tick runs the job once per tenant where its plugin is enabled, with that tenant in scope.
+ * A job never overlaps itself in a process (croner `protect`), and of several processes on one
+ * database only one runs it: the one holding its advisory lock (run-locks.ts). A job that throws
+ * is logged with plugin and tenant, and the other tenants run.
  */
 import { Cron } from 'croner';
-import type { CronCapability, CronJob } from '../contract.ts';
-import type { Tenancy } from '../data/tenancy.ts';
-import type { Logger } from '../logger.ts';
-import type { EnablementCache } from '../registry/enablement-cache.ts';
+import type { CronCapability, CronJob } from 'create-foundation-module/contract';
 import { createRunLocks, jobLockKey, type RunLocks, type RunLocksOptions } from './run-locks.ts';
-import { inScope } from './scope.ts';
 
 /** What running jobs needs of the host: the tenants, and which of them have the plugin on. */
 export interface CronHost {
-  tenancy: Pick<Tenancy, 'list'>;
-  enablement: Pick<EnablementCache, 'check'>;
+  /** The ids of the tenants jobs may run in. */
+  listTenants(): Promise<string[]>;
+  /** Whether the plugin is on: in the tenant (its global switch included), or globally for `null`. */
+  isEnabled(pluginId: string, tenantId: string | null): boolean | Promise<boolean>;
+  /** Runs one tenant's job with that tenant in scope (log lines, events). @default runs it as is */
+  inScope?(tenantId: string, run: () => Promise<void>): Promise<void>;
   /** The connection that holds the run locks, one of its own outside the pool. Without it, no lock is taken (one process only). */
   locks?: RunLocksOptions;
+  /** Timers that don't keep the process alive (a foundation's HTTP server does). @default false */
+  unref?: boolean;
 }
+
+/** pino-style `(fields, message)`. */
+export type CronLogger = Record<'warn' | 'error', (fields: Record<string, unknown>, msg: string) => void>;
 
 export interface CronScheduler {
   forPlugin(pluginId: string): CronCapability;
@@ -48,7 +54,7 @@ interface Entry {
   cron?: Cron;
 }
 
-export function createCronScheduler(logger: Logger, host?: CronHost): CronScheduler {
+export function createCronScheduler(logger: CronLogger, host?: CronHost): CronScheduler {
   const entries: Entry[] = [];
   const running = new Set<Promise<void>>();
   let locks: RunLocks | undefined;
@@ -60,23 +66,23 @@ export function createCronScheduler(logger: Logger, host?: CronHost): CronSchedu
   }
 
   async function runInTenants(entry: Entry, scheduledAt: Date): Promise<void> {
-    const { tenancy, enablement } = needHost();
-    if (!enablement.check(entry.pluginId, null).global) return;
-    let tenants;
+    const host = needHost();
+    let tenantIds;
     try {
-      tenants = await tenancy.list();
+      if (!(await host.isEnabled(entry.pluginId, null))) return;
+      tenantIds = await host.listTenants();
     } catch (error) {
       logger.error({ err: error, pluginId: entry.pluginId, cron: entry.spec }, 'cron tick skipped: the tenants could not be listed');
       return;
     }
-    for (const tenant of tenants) {
-      const answer = enablement.check(entry.pluginId, tenant.id);
-      if (!answer.global || !answer.tenant) continue;
-      await inScope({ tenantId: tenant.id, requestId: undefined }, async () => {
+    const inScope = host.inScope ?? ((_tenantId: string, run: () => Promise<void>) => run());
+    for (const tenantId of tenantIds) {
+      await inScope(tenantId, async () => {
         try {
-          await entry.job({ tenantId: tenant.id, scheduledAt });
+          if (!(await host.isEnabled(entry.pluginId, tenantId))) return;
+          await entry.job({ tenantId, scheduledAt });
         } catch (error) {
-          logger.error({ err: error, pluginId: entry.pluginId, tenantId: tenant.id, cron: entry.spec }, 'cron job failed');
+          logger.error({ err: error, pluginId: entry.pluginId, tenantId, cron: entry.spec }, 'cron job failed');
         }
       });
     }
@@ -92,7 +98,7 @@ export function createCronScheduler(logger: Logger, host?: CronHost): CronSchedu
   }
 
   function schedule(entry: Entry): void {
-    entry.cron = new Cron(entry.spec, { protect: true }, (self: Cron) => {
+    entry.cron = new Cron(entry.spec, { protect: true, unref: host?.unref === true }, (self: Cron) => {
       // croner hands over the time it fired (a few ms late), not the time it was due: the latest due time since is the tick's.
       const now = Date.now();
       const run = tick(entry, self.previousRuns(1, new Date(now + 1))[0] ?? new Date(now));

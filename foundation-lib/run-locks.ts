@@ -7,14 +7,22 @@
  * Each tick asks the server whether this session still holds the lock (and takes it when free),
  * so a lost connection, and with it the lock, is noticed before the job runs, not after. When the
  * holder stops or its connection ends, the next tick of another process takes the job over.
+ *
+ * Shared by the sandbox and, vendored, by a foundation's adapter: imports only pg and Node.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { Logger } from '../logger.ts';
+
+/** Where a lost lock connection is reported: pino-style `(fields, message)`. */
+export interface LockLogger {
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
 
 export interface RunLocksOptions {
   /** Where to connect (the pool's own settings: the same database, user and timeouts). */
   connection: pg.ClientConfig;
+  /** How the lock session shows in pg_stat_activity. @default 'foundation-sandbox-cron' */
+  applicationName?: string;
 }
 
 export interface RunLocks {
@@ -41,14 +49,14 @@ const HOLD = `SELECT CASE
   THEN true
   ELSE pg_try_advisory_lock($1::int4, $2::int4) END AS held`;
 
-export function createRunLocks({ connection }: RunLocksOptions, logger: Logger): RunLocks {
+export function createRunLocks({ connection, applicationName = 'foundation-sandbox-cron' }: RunLocksOptions, logger: LockLogger): RunLocks {
   let session: Promise<pg.Client> | undefined;
   let closed = false;
   let warned = false;
 
   function connect(): Promise<pg.Client> {
     if (session) return session;
-    const client = new pg.Client({ ...connection, application_name: 'foundation-sandbox-cron' });
+    const client = new pg.Client({ ...connection, application_name: applicationName });
     // The locks go with the session: a broken one is dropped, and the next tick connects again.
     const drop = () => {
       if (session === attempt) session = undefined;
