@@ -18,7 +18,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { sql, TransactionRollbackError } from 'drizzle-orm';
-import type { EventHandler, FoundationPlugin, LogMeta, PluginContext, PluginEvent, PluginLogger, RequestIdentity, TenantDb, TenantInfo } from 'create-foundation-module/contract';
+import type { CronCapability, EventHandler, FoundationPlugin, LogMeta, PluginContext, PluginEvent, PluginLogger, RequestIdentity, TenantDb, TenantInfo } from 'create-foundation-module/contract';
+import type pg from 'pg';
+import { createCronScheduler, type CronScheduler } from './cron-scheduler.ts';
 import { answerFor, HttpError } from './http-error.ts';
 
 /** What bindings.ts maps from the foundation: one object per foundation, shared by its modules. */
@@ -33,6 +35,13 @@ export interface FoundationBindings {
   isEnabled(pluginId: string, tenantId: string): boolean | Promise<boolean>;
   /** The tenant of `{ code }` or `{ domain }`, or null. */
   resolveTenant(query: { code: string } | { domain: string }): Promise<TenantInfo | null>;
+  /** The ids of the foundation's tenants: cron jobs run in each where the plugin is enabled. */
+  listTenants(): Promise<string[]>;
+  /**
+   * Where cron's run locks connect (a session of their own, so one process of several runs each
+   * tick): the pool's settings. Undefined: no lock, for a foundation that runs one process.
+   */
+  cronLockConnection(): pg.ClientConfig | undefined;
   /** Configuration values as stored (defaults are the module's to declare in its schema). */
   config: {
     getGlobal(pluginId: string, key: string): Promise<unknown>;
@@ -56,7 +65,33 @@ interface OpenTransaction {
 
 const openTransaction = new AsyncLocalStorage<OpenTransaction>();
 /** The request being answered: its tenant (events and log lines outside a transaction carry it) and its id. */
-const currentRequest = new AsyncLocalStorage<{ tenantId?: string; requestId: string }>();
+const currentRequest = new AsyncLocalStorage<{ tenantId?: string; requestId?: string }>();
+/** One scheduler for every module of this foundation, made with the first module's bindings. */
+let scheduler: CronScheduler | undefined;
+
+/**
+ * Stops the cron jobs of every module (and lets their run locks go): call it when the foundation
+ * shuts down. Set FOUNDATION_MODULE_CRON=off to register jobs without running them (a one-off script).
+ */
+export async function stopCronJobs(): Promise<void> {
+  const stopping = scheduler;
+  scheduler = undefined;
+  await stopping?.stop();
+}
+
+function cronScheduler(bindings: FoundationBindings): CronScheduler {
+  if (scheduler) return scheduler;
+  const connection = bindings.cronLockConnection();
+  scheduler = createCronScheduler(bindings.logger, {
+    listTenants: () => bindings.listTenants(),
+    // The per-tenant answer includes the global switch: the global one alone is left to it.
+    isEnabled: (pluginId, tenantId) => (tenantId === null ? true : bindings.isEnabled(pluginId, tenantId)),
+    inScope: (tenantId, run) => currentRequest.run({ tenantId }, run),
+    locks: connection ? { connection, applicationName: 'foundation-module-cron' } : undefined,
+    unref: true,
+  });
+  return scheduler;
+}
 /** A caller's own `X-Request-Id` is kept when it is this tame; otherwise one is made. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Listeners of every module of this foundation: events cross modules, as in the sandbox. */
@@ -103,6 +138,7 @@ export async function createPluginRouter({ default: plugin, permissions = [] }: 
 
 function contextFor(pluginId: string, declared: string[], router: Router, bindings: FoundationBindings): PluginContext {
   const log = pluginLogger(pluginId, bindings);
+  let pluginCron: CronCapability | undefined;
   return {
     router,
     auth(req) {
@@ -147,8 +183,12 @@ function contextFor(pluginId: string, declared: string[], router: Router, bindin
       },
     },
     cron: {
-      register() {
-        throw new Error(`Plugin "${pluginId}" registers a cron job: this kit version's foundation adapter does not run cron jobs yet; run the job from the foundation's own scheduler.`);
+      register(spec, job) {
+        const jobs = cronScheduler(bindings);
+        // One capability per plugin: it numbers the plugin's jobs, which names their run locks.
+        pluginCron ??= jobs.forPlugin(pluginId);
+        pluginCron.register(spec, job);
+        if (process.env.FOUNDATION_MODULE_CRON !== 'off') jobs.start();
       },
     },
     log,

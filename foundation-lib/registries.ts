@@ -1,7 +1,8 @@
 /**
  * The kit's registries read from a foundation at run time: whether a plugin is on for a tenant
- * (`foundation-module plugins enable|disable`), its configuration (`plugins config`), and the
- * foundation's tenants from its own table. The bindings spread these into their own:
+ * (`foundation-module plugins enable|disable`), its configuration (`plugins config`), the
+ * foundation's tenants from its own table (for `resolveTenant` and cron), and where cron's run
+ * locks connect. The bindings spread these into their own:
  *
  *   const bindings = { ...kitRegistries(() => pool, tenantTable), withTenantTx, requirePermission, identity, logger };
  *
@@ -20,7 +21,7 @@ export interface RegistryOptions {
   enablementTtlMs?: number;
 }
 
-export type KitRegistries = Pick<FoundationBindings, 'isEnabled' | 'resolveTenant' | 'config'>;
+export type KitRegistries = Pick<FoundationBindings, 'isEnabled' | 'resolveTenant' | 'config' | 'listTenants' | 'cronLockConnection'>;
 
 /** `tenantTable`: the foundation's tenant table, as the bindings declare it (checked here: only names reach SQL). */
 export function kitRegistries(pool: () => pg.Pool, tenantTable: TenantDirectory, options: RegistryOptions = {}): KitRegistries {
@@ -40,6 +41,14 @@ export function kitRegistries(pool: () => pg.Pool, tenantTable: TenantDirectory,
       enablement.set(key, { enabled, until: Date.now() + ttl });
       return enabled;
     },
+
+    async listTenants() {
+      const { rows } = await pool().query<{ foundation_id: string }>(`SELECT foundation_id FROM (${tenants}) t ORDER BY foundation_id`);
+      return rows.map((row) => row.foundation_id);
+    },
+
+    // The pool's own settings: the same database, user and timeouts, on a session of its own.
+    cronLockConnection: () => ({ ...(pool().options as pg.ClientConfig) }),
 
     async resolveTenant(query): Promise<TenantInfo | null> {
       const [column, value] = 'code' in query ? ['code', query.code] : ['domain', query.domain.toLowerCase()];

@@ -67,9 +67,9 @@ describe('foundation-module vendor', () => {
     const manifest = JSON.parse(at('src/modules/items/vendor.json'));
     expect(manifest).toMatchObject({ id: 'items', version: '0.1.0', kitVersion: '0.1.0' });
     expect(manifest.files['src/modules/items/plugin/items.ts']).toBe(checksum(at('src/modules/items/plugin/items.ts')));
-    // Run-time dependencies merged; the install is the maintainer's to run.
-    expect(JSON.parse(at('package.json')).dependencies).toMatchObject({ zod: '^4.6.7', 'drizzle-orm': '^0.45.4', express: expect.any(String) });
-    expect(lines.join('\n')).toMatch(/Added to package.json: zod@\^4\.6\.7\. Run npm install/);
+    // Run-time dependencies merged, the module's and the library's (croner for cron; pg the foundation has); the install is the maintainer's to run.
+    expect(JSON.parse(at('package.json')).dependencies).toMatchObject({ zod: '^4.6.7', 'drizzle-orm': '^0.45.4', croner: '^11.0.1', pg: '^8.23.1', express: expect.any(String) });
+    expect(lines.join('\n')).toMatch(/Added to package.json: croner@\^11\.0\.1, zod@\^4\.6\.7\. Run npm install/);
   });
 
   it('--dry-run lists CREATE, then UPDATE with a diff and CONFLICT after a change, and writes nothing', async () => {

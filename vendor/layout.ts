@@ -29,7 +29,14 @@ const LIBRARY: Record<string, string> = {
   'tenant-directory.ts': 'foundation-lib/tenant-directory.ts',
   'registries.ts': 'foundation-lib/registries.ts',
   'test-host.ts': 'foundation-lib/test-host.ts',
+  'cron-scheduler.ts': 'foundation-lib/cron-scheduler.ts',
+  'run-locks.ts': 'foundation-lib/run-locks.ts',
 };
+
+/** What the library needs at run time in a foundation (the kit's package.json, `foundationModule.libraryDependencies`). */
+export function libraryDependencies(): Record<string, string> {
+  return (JSON.parse(read(path.join(KIT_ROOT, 'package.json'))) as { foundationModule: { libraryDependencies: Record<string, string> } }).foundationModule.libraryDependencies;
+}
 
 export class VendorLayoutError extends Error {
   override name = 'VendorLayoutError';

@@ -45,6 +45,8 @@ export interface FoundationInstance {
   app: Express;
   /** The pool the foundation uses (`setPool`), on the throw-away database. */
   pool: pg.Pool;
+  /** The throw-away database's URL (for operator commands, or a second foundation process). */
+  databaseUrl: string;
   /** The ids of the vendored modules, in the order given. */
   moduleIds: string[];
   tenants: { dev: FoundationTenant; acme: FoundationTenant };
@@ -82,6 +84,9 @@ export async function startReferenceFoundation({ modules, serverUrl }: StartOpti
   const close = async () => {
     if (closed) return;
     closed = true;
+    // A module with cron jobs runs them in this process until stopped (they hold a lock session of their own).
+    const router = root && path.join(root, 'src/lib/foundation-module/plugin-router.ts');
+    if (router && fs.existsSync(router)) await ((await import(pathToFileURL(router).href)) as { stopCronJobs(): Promise<void> }).stopCronJobs();
     await pool?.end();
     await database?.drop().catch(() => {});
     if (root) fs.rmSync(root, { recursive: true, force: true });
@@ -129,6 +134,7 @@ export async function startReferenceFoundation({ modules, serverUrl }: StartOpti
 
     return {
       root: foundationRoot,
+      databaseUrl: database.url,
       app,
       pool: db,
       moduleIds,
