@@ -87,7 +87,7 @@ function cronScheduler(bindings: FoundationBindings): CronScheduler {
     // The per-tenant answer includes the global switch: the global one alone is left to it.
     isEnabled: (pluginId, tenantId) => (tenantId === null ? true : bindings.isEnabled(pluginId, tenantId)),
     inScope: (tenantId, run) => currentRequest.run({ tenantId }, run),
-    locks: connection ? { connection, applicationName: 'foundation-module-cron' } : undefined,
+    locks: connection ? { connection, applicationName: 'foundation-module-cron', unref: true } : undefined,
     unref: true,
   });
   return scheduler;

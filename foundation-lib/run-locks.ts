@@ -23,6 +23,8 @@ export interface RunLocksOptions {
   connection: pg.ClientConfig;
   /** How the lock session shows in pg_stat_activity. @default 'foundation-sandbox-cron' */
   applicationName?: string;
+  /** The session does not keep the process alive (a foundation that never stops its jobs still exits). @default false */
+  unref?: boolean;
 }
 
 export interface RunLocks {
@@ -49,7 +51,7 @@ const HOLD = `SELECT CASE
   THEN true
   ELSE pg_try_advisory_lock($1::int4, $2::int4) END AS held`;
 
-export function createRunLocks({ connection, applicationName = 'foundation-sandbox-cron' }: RunLocksOptions, logger: LockLogger): RunLocks {
+export function createRunLocks({ connection, applicationName = 'foundation-sandbox-cron', unref = false }: RunLocksOptions, logger: LockLogger): RunLocks {
   let session: Promise<pg.Client> | undefined;
   let closed = false;
   let warned = false;
@@ -64,7 +66,11 @@ export function createRunLocks({ connection, applicationName = 'foundation-sandb
     };
     client.on('error', drop);
     client.on('end', drop);
-    const attempt = client.connect().then(() => client, (error: unknown) => {
+    const attempt = client.connect().then(() => {
+      // pg has no option for it: its socket, unref'd, leaves the process free to exit when nothing else runs.
+      if (unref) (client as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
+      return client;
+    }, (error: unknown) => {
       drop();
       throw error;
     });

@@ -75,6 +75,14 @@ describe('cron jobs of a vendored module, run by the reference foundation (Postg
     const after = await ticks(dev);
     expect(new Set(after).size, 'no tick ran twice across the take-over').toBe(after.length);
   });
+
+  it('lets a foundation process that never stops its jobs exit at shutdown (its lock session does not hold it)', async () => {
+    // The fixture's server.ts closes its server and pool on SIGTERM, and knows nothing of cron.
+    const exited = new Promise<number | null>((resolve) => second!.once('exit', (code) => resolve(code)));
+    second!.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 10_000))]);
+    expect(code, 'the process exits on its own within 10 s').not.toBe('running');
+  });
 });
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 8_000): Promise<void> {
