@@ -8,7 +8,7 @@
  */
 import type { Request } from 'express';
 import type { RequestIdentity } from './contract.ts';
-import type { FoundationBindings } from './plugin-router.ts';
+import { jsonLineLogger, type FoundationBindings } from './plugin-router.ts';
 import { kitRegistries } from './registries.ts';
 import type { TenantDirectory } from './tenant-directory.ts';
 import { pool } from '../db/client.ts';
@@ -38,12 +38,8 @@ const bindings: FoundationBindings = {
    */
   ...kitRegistries(() => pool, tenantTable),
 
-  logger: {
-    debug: (fields, msg) => console.debug(JSON.stringify({ level: 'debug', msg, ...fields })),
-    info: (fields, msg) => console.log(JSON.stringify({ level: 'info', msg, ...fields })),
-    warn: (fields, msg) => console.warn(JSON.stringify({ level: 'warn', msg, ...fields })),
-    error: (fields, msg) => console.error(JSON.stringify({ level: 'error', msg, ...fields, err: fields.err instanceof Error ? fields.err.stack : fields.err })),
-  },
+  /** Your logger (pino fits as it is); the default writes one JSON line per entry. */
+  logger: jsonLineLogger,
 };
 
 export default bindings;

@@ -51,6 +51,14 @@ export interface FoundationBindings {
   logger: Record<'debug' | 'info' | 'warn' | 'error', (fields: Record<string, unknown>, msg: string) => void>;
 }
 
+/** A logger for bindings that have none of their own: one JSON line per entry on the console, an error with its stack. */
+export const jsonLineLogger: FoundationBindings['logger'] = {
+  debug: (fields, msg) => console.debug(JSON.stringify({ level: 'debug', msg, ...fields })),
+  info: (fields, msg) => console.log(JSON.stringify({ level: 'info', msg, ...fields })),
+  warn: (fields, msg) => console.warn(JSON.stringify({ level: 'warn', msg, ...fields })),
+  error: (fields, msg) => console.error(JSON.stringify({ level: 'error', msg, ...fields, err: fields.err instanceof Error ? fields.err.stack : fields.err })),
+};
+
 export interface PluginModule {
   default: FoundationPlugin;
   permissions?: string[];

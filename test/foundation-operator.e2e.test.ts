@@ -7,49 +7,30 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import pg from 'pg';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateCommand } from '../cli/commands/migrate.ts';
 import { tenantsCommand } from '../cli/commands/tenants.ts';
-import { CliError } from '../cli/errors.ts';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../testing/databases.ts';
 import { runPlugins } from './helpers/plugins-fixtures.ts';
-import { copyReferenceFoundation, editBindings, REPO_ROOT, vendor } from './helpers/reference-foundation.ts';
+import { copyReferenceFoundation, editBindings, loadFromFoundation, loadReferenceFoundation, REPO_ROOT, runCommand, vendor, type FoundationTenant as Tenant, type ReferenceFoundationApi } from './helpers/reference-foundation.ts';
 
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ITEMS = path.join(REPO_ROOT, 'examples/items');
-interface Tenant { id: string; slug: string; schemaName: string }
-type Load = <T>(file: string) => Promise<T>;
-
-/** A command as run from `cwd`: its exit code and its lines (a refusal's message last). */
-async function run(command: (write: (line: string) => void) => Promise<number>): Promise<{ code: number; lines: string[]; text: string }> {
-  const lines: string[] = [];
-  let code: number;
-  try {
-    code = await command((line) => lines.push(line));
-  } catch (error) {
-    if (!(error instanceof CliError)) throw error;
-    lines.push(error.message);
-    code = error.exitCode;
-  }
-  return { code, lines, text: lines.join('\n') };
-}
 
 describe('operator commands in a foundation with its own tenant table, on the PostgreSQL at TEST_DATABASE_URL', () => {
   let database: ThrowawayDatabase;
   let root: string;
   let pool: pg.Pool;
   let app: Express;
-  let load: Load;
-  let tenants: { createTenant(pool: pg.Pool, slug: string): Promise<Tenant>; createUser(pool: pg.Pool, email: string): Promise<{ id: string }> };
+  let tenants: ReferenceFoundationApi['tenants'];
   let dev: Tenant;
   let acme: Tenant;
   let admin: { id: string };
   let token: (tenant: Tenant) => Promise<string>;
-  const migrate = (...args: string[]) => run((write) => migrateCommand([...args, '--database-url', database.url], { cwd: root, write }));
+  const migrate = (...args: string[]) => runCommand((write) => migrateCommand([...args, '--database-url', database.url], { cwd: root, write }));
   const plugins = (...args: string[]) => runPlugins([...args, '--database-url', database.url], { cwd: root });
   const schemaTables = async (schema: string) =>
     (await pool.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])).rows.map((r) => r.table_name);
@@ -62,17 +43,15 @@ describe('operator commands in a foundation with its own tenant table, on the Po
     database = await createThrowawayDatabase(SERVER_URL);
     pool = new pg.Pool({ connectionString: database.url, max: 4 });
     pool.on('error', () => {});
-    load = async <T>(file: string) => (await import(pathToFileURL(path.join(root, 'src', file)).href)) as T;
-    (await load<{ setPool(pool: pg.Pool): void }>('lib/db/pool.ts')).setPool(pool);
-    await (await load<{ bootstrap(pool: pg.Pool): Promise<void> }>('bootstrap.ts')).bootstrap(pool);
-    tenants = await load('lib/tenants.ts');
+    const f = await loadReferenceFoundation(root);
+    f.pool.setPool(pool);
+    await f.bootstrap.bootstrap(pool);
+    tenants = f.tenants;
     [dev, acme] = [await tenants.createTenant(pool, 'dev'), await tenants.createTenant(pool, 'acme')];
     admin = await tenants.createUser(pool, 'admin@example.com');
-    const rbac = await load<{ grantPermissions(pool: pg.Pool, who: { userId: string; tenantId: string }, perms: string[]): Promise<void> }>('lib/security/rbac.ts');
-    for (const tenant of [dev, acme]) await rbac.grantPermissions(pool, { userId: admin.id, tenantId: tenant.id }, ['items.items.read', 'items.items.create']);
-    const jwt = await load<{ signToken(who: { userId: string; tenantId: string }): Promise<string> }>('lib/auth/jwt.ts');
-    token = async (tenant) => `Bearer ${await jwt.signToken({ userId: admin.id, tenantId: tenant.id })}`;
-    app = await (await load<{ createApp(): Promise<Express> }>('app.ts')).createApp();
+    for (const tenant of [dev, acme]) await f.rbac.grantPermissions(pool, { userId: admin.id, tenantId: tenant.id }, ['items.items.read', 'items.items.create']);
+    token = async (tenant) => `Bearer ${await f.jwt.signToken({ userId: admin.id, tenantId: tenant.id })}`;
+    app = await f.app.createApp();
   });
 
   afterAll(async () => {
@@ -158,7 +137,7 @@ describe('operator commands in a foundation with its own tenant table, on the Po
     expect(listed.code, listed.error).toBe(0);
     await pool.query(`UPDATE public.sys_tenant_plugins SET config = '{"pageSize": 50}' WHERE plugin_id = 'items' AND tenant_id = $1`, [dev.id]);
     await pool.query(`UPDATE public.org_tenants SET hostname = 'dev.example.com' WHERE id = $1`, [dev.id]);
-    const { kitRegistries } = await load<{ kitRegistries: typeof import('../foundation-lib/registries.ts').kitRegistries }>('lib/foundation-module/registries.ts');
+    const { kitRegistries } = await loadFromFoundation<{ kitRegistries: typeof import('../foundation-lib/registries.ts').kitRegistries }>(root, 'lib/foundation-module/registries.ts');
     const registries = kitRegistries(() => pool, { table: 'public.org_tenants', id: 'id', code: 'slug', schema: 'schema_name', domain: 'hostname' });
     expect(await registries.config.getTenant('items', dev.id, 'pageSize')).toBe(50);
     expect(await registries.config.getTenant('items', acme.id, 'pageSize')).toBeUndefined();
@@ -168,19 +147,19 @@ describe('operator commands in a foundation with its own tenant table, on the Po
   });
 
   it('refuses the kit\'s own tenant commands there, and a foundation without a database URL', async () => {
-    const create = await run((write) => tenantsCommand(['create', 'other', '--database-url', database.url], '0.0.0', { cwd: root, write }));
+    const create = await runCommand((write) => tenantsCommand(['create', 'other', '--database-url', database.url], '0.0.0', { cwd: root, write }));
     expect(create.code).toBe(1);
     expect(create.text).toMatch(/made and dropped by the foundation itself/);
     const { rows } = await pool.query("SELECT 1 FROM public.sys_tenant WHERE code = 'other'");
     expect(rows).toEqual([]);
-    const list = await run((write) => tenantsCommand(['list', '--json', '--database-url', database.url], '0.0.0', { cwd: root, write }));
+    const list = await runCommand((write) => tenantsCommand(['list', '--json', '--database-url', database.url], '0.0.0', { cwd: root, write }));
     expect(list.code, list.text).toBe(0);
     expect(JSON.parse(list.lines[0]!).map((t: { code: string }) => t.code)).toEqual(['acme', 'dev']);
 
     const saved = process.env.DATABASE_URL;
     delete process.env.DATABASE_URL;
     try {
-      const noUrl = await run((write) => migrateCommand(['status'], { cwd: root, write }));
+      const noUrl = await runCommand((write) => migrateCommand(['status'], { cwd: root, write }));
       expect(noUrl.code).toBe(2);
       expect(noUrl.text).toMatch(/DATABASE_URL or --database-url/);
       expect(fs.existsSync(path.join(root, '.sandbox')), 'no embedded PostgreSQL started in the foundation').toBe(false);

@@ -3,32 +3,14 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import pg from 'pg';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../testing/databases.ts';
-import { copyReferenceFoundation } from './helpers/reference-foundation.ts';
+import { copyReferenceFoundation, loadReferenceFoundation, type FoundationTenant as Tenant, type ReferenceFoundationApi as Foundation } from './helpers/reference-foundation.ts';
 
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-// The fixture is imported at run time from a temp copy, never type-imported: the kit's own type
-// check must not compile it. These are the slices of its API the test uses.
-interface Tenant { id: string; slug: string; schemaName: string }
-interface Foundation {
-  app: { createApp(opts?: { modulesDir?: string }): Promise<Express> };
-  pool: { setPool(pool: pg.Pool): void };
-  bootstrap: { bootstrap(pool: pg.Pool): Promise<void> };
-  tenants: {
-    createTenant(pool: pg.Pool, slug: string): Promise<Tenant>;
-    listTenants(pool: pg.Pool): Promise<Tenant[]>;
-    createUser(pool: pg.Pool, email: string): Promise<{ id: string; email: string }>;
-  };
-  rbac: { grantPermissions(pool: pg.Pool, who: { userId: string; tenantId: string }, perms: string[], role?: string): Promise<void> };
-  jwt: { signToken(who: { userId: string; tenantId: string }, expiresIn?: string): Promise<string> };
-  tenantDb: { withTenantTx<T>(tenantId: string, run: (db: { execute(q: unknown): Promise<{ rows: unknown[] }> }) => Promise<T>): Promise<T> };
-}
 
 const NOTES_MODULE = `import { Router } from 'express';
 import { sql } from 'drizzle-orm';
@@ -57,9 +39,6 @@ let copy: string;
 let f: Foundation;
 let app: Express;
 
-async function load<T>(rel: string): Promise<T> {
-  return (await import(pathToFileURL(path.join(copy, 'src', rel)).href)) as T;
-}
 
 function writeFile(rel: string, text: string): void {
   const file = path.join(copy, rel);
@@ -88,15 +67,7 @@ beforeAll(async () => {
   writeFile('src/modules/broken/server/routes/index.ts', `export default { not: 'a router' };\n`);
   writeFile('src/modules/Bad_Name/server/routes/index.ts', `throw new Error('must never be imported');\n`);
 
-  f = {
-    app: await load('app.ts'),
-    pool: await load('lib/db/pool.ts'),
-    bootstrap: await load('bootstrap.ts'),
-    tenants: await load('lib/tenants.ts'),
-    rbac: await load('lib/security/rbac.ts'),
-    jwt: await load('lib/auth/jwt.ts'),
-    tenantDb: await load('lib/db/tenant-db.ts'),
-  };
+  f = await loadReferenceFoundation(copy);
   f.pool.setPool(pool);
   await f.bootstrap.bootstrap(pool);
   vi.spyOn(console, 'warn').mockImplementation(() => {});

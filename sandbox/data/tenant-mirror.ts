@@ -28,11 +28,12 @@ export class TenantMirrorError extends Error {
 export async function refreshTenantMirror(pool: pg.Pool, directory: TenantDirectory): Promise<MirrorReport | null> {
   if (isKitTenantTable(directory)) return null;
   await ensureSystemSchemaLocked(pool);
+  const tenants = tenantRowsSql(directory);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIRROR_LOCK_KEY.toString()]);
-    const source = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${tenantRowsSql(directory)}) t`).catch((error: Error & { code?: string }) => {
+    const source = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${tenants}) t`).catch((error: Error & { code?: string }) => {
       throw new TenantMirrorError(`Could not read the foundation's tenants from ${directory.table} (${error.message}). Check tenantTable in the bindings file: table ${directory.table}, columns ${[directory.id, directory.code, directory.schema, directory.domain].filter(Boolean).join(', ')}.`);
     });
     const { rows: [mirrored] } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM public.sys_tenant');
@@ -41,10 +42,10 @@ export async function refreshTenantMirror(pool: pg.Pool, directory: TenantDirect
       throw new TenantMirrorError(`${directory.table} lists no tenant, but the kit knows ${mirrored!.n}: nothing was changed. If the foundation really has no tenants left, remove them from public.sys_tenant yourself.`);
     }
     const { rows: removed } = await client.query<{ code: string }>(
-      `DELETE FROM public.sys_tenant m WHERE NOT EXISTS (SELECT 1 FROM (${tenantRowsSql(directory)}) t WHERE t.id = m.id) RETURNING m.code`);
+      `DELETE FROM public.sys_tenant m WHERE NOT EXISTS (SELECT 1 FROM (${tenants}) t WHERE t.id = m.id) RETURNING m.code`);
     const { rows: upserted } = await client.query<{ code: string; added: boolean }>(
       `INSERT INTO public.sys_tenant AS m (id, code, name, domain, schema_name)
-       SELECT t.id, t.code, t.code, CASE WHEN lower(t.domain) ~ '^[a-z0-9.-]{1,253}$' THEN lower(t.domain) END, t.schema_name FROM (${tenantRowsSql(directory)}) t
+       SELECT t.id, t.code, t.code, CASE WHEN lower(t.domain) ~ '^[a-z0-9.-]{1,253}$' THEN lower(t.domain) END, t.schema_name FROM (${tenants}) t
        ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, domain = EXCLUDED.domain, schema_name = EXCLUDED.schema_name
          WHERE (m.code, m.domain, m.schema_name) IS DISTINCT FROM (EXCLUDED.code, EXCLUDED.domain, EXCLUDED.schema_name)
        RETURNING m.code, (xmax = 0) AS added`).catch((error: Error & { code?: string; detail?: string }) => {

@@ -12,7 +12,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import pg from 'pg';
 import supertest from 'supertest';
@@ -21,22 +20,9 @@ import { migrateCommand } from '../../cli/commands/migrate.ts';
 import { pluginsCommand } from '../../cli/commands/plugins.ts';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../../testing/databases.ts';
 import { createModule } from './generator-runs.ts';
-import { copyReferenceFoundation, editBindings, REPO_ROOT, vendor } from './reference-foundation.ts';
+import { copyReferenceFoundation, editBindings, loadFromFoundation, loadReferenceFoundation, REPO_ROOT, runCommand, vendor, type FoundationTenant, type FoundationUser } from './reference-foundation.ts';
 
-export interface FoundationTenant { id: string; slug: string; schemaName: string }
-export interface FoundationUser { id: string; email: string }
-
-interface FoundationApi {
-  app: { createApp(): Promise<Express> };
-  pool: { setPool(pool: pg.Pool): void };
-  bootstrap: { bootstrap(pool: pg.Pool): Promise<void> };
-  tenants: {
-    createTenant(pool: pg.Pool, slug: string): Promise<FoundationTenant>;
-    createUser(pool: pg.Pool, email: string): Promise<FoundationUser>;
-  };
-  rbac: { grantPermissions(pool: pg.Pool, who: { userId: string; tenantId: string }, perms: string[], role?: string): Promise<void> };
-  jwt: { signToken(who: { userId: string; tenantId: string }): Promise<string> };
-}
+export type { FoundationTenant, FoundationUser } from './reference-foundation.ts';
 
 export interface FoundationInstance {
   /** The foundation copy's root folder. */
@@ -85,8 +71,9 @@ export async function startReferenceFoundation({ modules, serverUrl }: StartOpti
     if (closed) return;
     closed = true;
     // A module with cron jobs runs them in this process until stopped (they hold a lock session of their own).
-    const router = root && path.join(root, 'src/lib/foundation-module/plugin-router.ts');
-    if (router && fs.existsSync(router)) await ((await import(pathToFileURL(router).href)) as { stopCronJobs(): Promise<void> }).stopCronJobs();
+    if (root && fs.existsSync(path.join(root, 'src/lib/foundation-module/plugin-router.ts'))) {
+      await (await loadFromFoundation<{ stopCronJobs(): Promise<void> }>(root, 'lib/foundation-module/plugin-router.ts')).stopCronJobs();
+    }
     await pool?.end();
     await database?.drop().catch(() => {});
     if (root) fs.rmSync(root, { recursive: true, force: true });
@@ -110,15 +97,8 @@ export async function startReferenceFoundation({ modules, serverUrl }: StartOpti
     const db = new pg.Pool({ connectionString: database.url, max: 8 });
     pool = db;
     db.on('error', () => {});
-    const load = async <T>(file: string) => (await import(pathToFileURL(path.join(foundationRoot, 'src', file)).href)) as T;
-    const f: FoundationApi = {
-      app: await load('app.ts'),
-      pool: await load('lib/db/pool.ts'),
-      bootstrap: await load('bootstrap.ts'),
-      tenants: await load('lib/tenants.ts'),
-      rbac: await load('lib/security/rbac.ts'),
-      jwt: await load('lib/auth/jwt.ts'),
-    };
+    const load = <T>(file: string) => loadFromFoundation<T>(foundationRoot, file);
+    const f = await loadReferenceFoundation(foundationRoot);
     f.pool.setPool(db);
     await f.bootstrap.bootstrap(db);
     const tenants = { dev: await f.tenants.createTenant(db, 'dev'), acme: await f.tenants.createTenant(db, 'acme') };
@@ -164,15 +144,8 @@ export async function startReferenceFoundation({ modules, serverUrl }: StartOpti
  */
 export async function migrateAndEnable(root: string, databaseUrl: string, moduleIds: string[]): Promise<void> {
   const run = async (command: (write: (line: string) => void) => Promise<number>, what: string) => {
-    const lines: string[] = [];
-    let code: number;
-    try {
-      code = await command((line) => lines.push(line));
-    } catch (error) {
-      lines.push((error as Error).message);
-      code = (error as { exitCode?: number }).exitCode ?? 99;
-    }
-    expect(code, `${what}:\n${lines.join('\n')}`).toBe(0);
+    const { code, text } = await runCommand(command);
+    expect(code, `${what}:\n${text}`).toBe(0);
   };
   await run((write) => migrateCommand(['up', '--database-url', databaseUrl], { cwd: root, write }), 'foundation-module migrate up');
   for (const id of moduleIds) {
