@@ -26,12 +26,16 @@ export interface UserCache {
   byId(id: string): Promise<SandboxUser | undefined>;
   /** By email (valid, in lower case; the caller checked). */
   byEmail(email: string): Promise<SandboxUser | undefined>;
+  /** The user by id or email (checked, in lower case) if cached, else undefined. Sync: the warm path. */
+  cached(key: { id: string } | { email: string }): SandboxUser | undefined;
   stats(): CacheStats;
 }
 
 export interface PermissionCache {
   /** The permissions `userId`'s roles grant in `tenantId` that the catalog holds. */
   granted(who: { userId: string; tenantId: string }): Promise<ReadonlySet<string>>;
+  /** The same set if cached, else undefined. Sync: the warm path. */
+  cachedGranted(who: { userId: string; tenantId: string }): ReadonlySet<string> | undefined;
   stats(): CacheStats;
 }
 
@@ -93,6 +97,7 @@ export function createAccessCaches({ pool, maxUsers = 20_000, maxPermissionSets 
     users: {
       byId: (id) => users.get(`id:${id.toLowerCase()}`, () => readUser('id = $1::uuid', id), userKeys),
       byEmail: (email) => users.get(`email:${email}`, () => readUser('email = $1', email), userKeys),
+      cached: (key) => users.peek('id' in key ? `id:${key.id.toLowerCase()}` : `email:${key.email}`),
       stats: () => users.stats(),
     },
     permissions: {
@@ -100,6 +105,7 @@ export function createAccessCaches({ pool, maxUsers = 20_000, maxPermissionSets 
         const [user, tenant] = [userId.toLowerCase(), tenantId.toLowerCase()];
         return (await permissionSets.get(`${user}/${tenant}`, () => readGranted(user, tenant)))!.granted;
       },
+      cachedGranted: ({ userId, tenantId }) => permissionSets.peek(`${userId.toLowerCase()}/${tenantId.toLowerCase()}`)?.granted,
       stats: () => permissionSets.stats(),
     },
     forget({ userIds, tenantIds } = {}) {

@@ -27,6 +27,11 @@ export interface BoundedCache<V> {
    * was invalidated while it loaded. Concurrent misses of one key in one generation share one load.
    */
   get(key: string, load: () => Promise<V | undefined>, alsoUnder?: (value: V) => string[]): Promise<V | undefined>;
+  /**
+   * The value under `key` if it is held (a hit, made most recent), else undefined and nothing
+   * counted or loaded: the warm path of a request reads this way, without a promise per lookup.
+   */
+  peek(key: string): V | undefined;
   /** Stores values read in bulk (a listing), under the same generation rule as `get`. */
   storeAll(load: () => Promise<[key: string, value: V][]>): Promise<void>;
   /** Forgets the entries `matches` picks, or every entry; answers being loaded are not stored. */
@@ -67,15 +72,20 @@ export function createBoundedCache<V>({ maxEntries }: BoundedCacheOptions): Boun
     }
   }
 
+  function peek(key: string): V | undefined {
+    const value = entries.get(key);
+    if (value === undefined) return undefined;
+    hits += 1;
+    entries.delete(key);
+    entries.set(key, value);
+    return value;
+  }
+
   return {
+    peek,
     get(key, read, alsoUnder) {
-      const value = entries.get(key);
-      if (value !== undefined) {
-        hits += 1;
-        entries.delete(key);
-        entries.set(key, value);
-        return Promise.resolve(value);
-      }
+      const value = peek(key);
+      if (value !== undefined) return Promise.resolve(value);
       misses += 1;
       const pending = loading.get(key);
       if (pending && pending.generation === generation) return pending.answer;

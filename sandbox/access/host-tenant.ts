@@ -11,8 +11,18 @@ const MAX_HOST_HEADER = 260;
 /** The name, and an optional port of digits; brackets (IPv6 literals) and a second colon never match. */
 const HOST_HEADER = /^([^:[\]]+?)(?::\d{1,5})?$/;
 
+let last: { host: string | undefined; domain: string | undefined } = { host: undefined, domain: undefined };
+
 /** The domain to look up for a `Host` header value, or undefined when it names no tenant. */
 export function domainOfHost(host: string | undefined): string | undefined {
+  // A server is mostly called by one name: the last answer is kept, as parsing it is most of the cost.
+  if (host === last.host) return last.domain;
+  const domain = parseHost(host);
+  last = { host, domain };
+  return domain;
+}
+
+function parseHost(host: string | undefined): string | undefined {
   if (typeof host !== 'string' || host.length === 0 || host.length > MAX_HOST_HEADER) return undefined;
   const name = HOST_HEADER.exec(host)?.[1]?.toLowerCase();
   if (!name) return undefined;

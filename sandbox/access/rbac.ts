@@ -53,14 +53,18 @@ export function createRbac({ pool, permissions, onWrite }: RbacOptions): Rbac {
   }
 
   function requirePermission(permission: string): RequestHandler {
-    return async function requirePermissionHandler(req: Request, _res: Response, next: NextFunction) {
-      if (!req.identity) {
+    function refuseUnless(allowed: boolean, identity: NonNullable<Request['identity']>): void {
+      if (!allowed) throw new HttpError(403, 'FORBIDDEN', `You lack the permission ${permission} in tenant ${identity.tenantCode}.`, { permission });
+    }
+    // Sync when the caller's permission set is cached (a warm request): no promise, no query.
+    return function requirePermissionHandler(req: Request, _res: Response, next: NextFunction): void | Promise<void> {
+      const { identity } = req;
+      if (!identity) {
         throw new HttpError(401, 'UNAUTHENTICATED', `This route needs a signed-in user in a tenant (permission ${permission}).`, { permission });
       }
-      if (!(await can(req.identity, permission))) {
-        throw new HttpError(403, 'FORBIDDEN', `You lack the permission ${permission} in tenant ${req.identity.tenantCode}.`, { permission });
-      }
-      next();
+      const granted = cache.cachedGranted(identity);
+      if (granted) return void (refuseUnless(granted.has(permission), identity), next());
+      return can(identity, permission).then((allowed) => (refuseUnless(allowed, identity), next()));
     };
   }
 

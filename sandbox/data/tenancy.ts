@@ -166,6 +166,10 @@ export interface Tenancy {
    * up as an id, anything else as a code. Throws `UNKNOWN_TENANT` naming it when there is none.
    */
   get(reference: string): Promise<TenantInfo>;
+  /** The tenant `reference` names if it is cached, else undefined (ask `get`). Sync: the warm path of a request. */
+  cached(reference: string): TenantInfo | undefined;
+  /** The tenant with `domain` if cached, null if cached as nobody's, undefined when not cached (ask `resolve`). */
+  cachedDomain(domain: string): TenantInfo | null | undefined;
   /** By code, or by domain (compared in lower case; a domain no tenant has is remembered too, as the Host header asks it per request). */
   resolve(query: { domain?: string; code?: string }): Promise<TenantInfo | null>;
   list(): Promise<TenantInfo[]>;
@@ -205,6 +209,11 @@ export function createTenancy({ pool, hintKnownTenants = true, cacheMaxEntries =
     return (await cache.get(`${column}:${value}`, () => lookup(column, value), keysOf)) ?? undefined;
   }
 
+  function cached(reference: string): TenantInfo | undefined {
+    const key = typeof reference === 'string' ? tenantKey(reference) : undefined;
+    return (key && cache.peek('id' in key ? `id:${key.id}` : `code:${key.code}`)) ?? undefined;
+  }
+
   async function get(reference: string): Promise<TenantInfo> {
     const key = typeof reference === 'string' ? tenantKey(reference) : undefined;
     const tenant = key && (await find(key));
@@ -236,8 +245,12 @@ export function createTenancy({ pool, hintKnownTenants = true, cacheMaxEntries =
     return (await cache.get(`domain:${lower}`, async () => (await lookup('domain', lower)) ?? null, keysOf)) ?? null;
   }
 
+  function cachedDomain(domain: string): TenantInfo | null | undefined {
+    return typeof domain === 'string' ? cache.peek(`domain:${domain.toLowerCase()}`) : undefined;
+  }
+
   async function withTenantTx<T>(tenantReference: string, run: (db: TenantDb) => Promise<T>): Promise<T> {
-    const tenant = await get(tenantReference);
+    const tenant = cached(tenantReference) ?? await get(tenantReference);
     const outer = openTransaction.getStore();
     if (outer?.open) {
       if (outer.tenant.id !== tenant.id) {
@@ -272,7 +285,7 @@ export function createTenancy({ pool, hintKnownTenants = true, cacheMaxEntries =
   return {
     findById: async (id) => (typeof id === 'string' && isUuid(id) ? find({ id: id.toLowerCase() }) : undefined),
     findByCode: async (code) => (tenantCodeProblem(code) ? undefined : find({ code })),
-    get, resolve, list, withTenantTx,
+    get, cached, resolve, cachedDomain, list, withTenantTx,
     invalidate: (tenantIds) => {
       if (!tenantIds) return cache.invalidate();
       const ids = new Set(tenantIds.map((id) => id.toLowerCase()));
