@@ -15,11 +15,13 @@ import { adminRouter } from '../observability/admin-routes.ts';
 import { metricsEndpoint, type Metrics } from '../observability/metrics.ts';
 import { createPluginStats, type PluginStats } from '../observability/plugin-stats.ts';
 import { requestLog } from '../observability/request-log.ts';
+import { requestScope } from '../plugins/scope.ts';
 import type { EnablementCache } from '../registry/enablement-cache.ts';
+import { chain } from './chain.ts';
 import { corsPolicy } from './cors.ts';
 import { devRouter } from './dev-routes.ts';
 import { errorEnvelope } from './error-envelope.ts';
-import { JSON_TYPES, pluginEnabled, requestId, requireJsonBody } from './middleware.ts';
+import { JSON_TYPES, pluginEnabled, requestId, requireJsonBody, whenBodySent } from './middleware.ts';
 import './request-context.ts';
 
 export interface MountedPlugin {
@@ -55,14 +57,21 @@ export function createHttpApp(options: HttpOptions): express.Express {
   const stats = options.stats ?? createPluginStats(plugins.map((p) => p.id));
   const app = express();
   app.disable('x-powered-by');
-  app.use(requestId);
   // Before CORS and body parsing, so that the requests they refuse are logged and counted too.
-  app.use(requestLog({ logger, plugins, observers: metrics ? [stats.observe, metrics.observe] : [stats.observe] }));
+  app.use(chain(requestId, requestLog({ logger, plugins, observers: metrics ? [stats.observe, metrics.observe] : [stats.observe] })));
   // A scraper is no browser: no Origin, no CORS. A browser page elsewhere gets no CORS headers, so it can't read it.
   if (metrics) app.get('/metrics', metricsEndpoint(metrics));
-  if (corsOrigins !== false) app.use(corsPolicy(corsOrigins));
-  app.use(requireJsonBody);
-  app.use(express.json({ limit: bodyLimit, type: JSON_TYPES }));
+  const jsonBody = whenBodySent(express.json({ limit: bodyLimit, type: JSON_TYPES }));
+  app.use(chain(...(corsOrigins !== false ? [corsPolicy(corsOrigins)] : []), requireJsonBody, jsonBody));
+
+  // First of the routes, so that a plugin request (the hot path) walks the fewest layers.
+  for (const plugin of plugins) {
+    const base = `/api/plugins/${plugin.id}`;
+    app.get(`${base}/health`, (_req, res) => {
+      res.json({ ok: true, plugin: plugin.id, version: plugin.version });
+    });
+    app.use(base, chain(identity.middleware, pluginEnabled(enablement, plugin.id), requestScope, plugin.router));
+  }
 
   app.get('/health', (_req, res) => {
     res.json({ ok: true, plugins: plugins.map((p) => p.id) });
@@ -70,14 +79,6 @@ export function createHttpApp(options: HttpOptions): express.Express {
 
   if (devRoutes) app.use('/api/sandbox', devRouter(identity, tenancy, rbac, plugins));
   app.use('/api/admin', adminRouter({ identity, rbac, stats }));
-
-  for (const plugin of plugins) {
-    const base = `/api/plugins/${plugin.id}`;
-    app.get(`${base}/health`, (_req, res) => {
-      res.json({ ok: true, plugin: plugin.id, version: plugin.version });
-    });
-    app.use(base, identity.middleware, pluginEnabled(enablement, plugin.id), plugin.router);
-  }
 
   app.use((req: Request) => {
     throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${req.path}.`);

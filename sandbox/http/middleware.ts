@@ -1,6 +1,6 @@
 /** The host's small middleware, each a plain function (or a factory returning one). */
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpError } from '../errors.ts';
 import type { EnablementCache } from '../registry/enablement-cache.ts';
 
@@ -43,13 +43,26 @@ export const JSON_TYPES = ['application/json', 'application/*+json'];
  * `undefined` and be refused as a missing body, which hides the real mistake: say it instead.
  */
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
-  // The same test body-parser makes: a chunked body, or a non-zero Content-Length.
-  const hasBody = req.get('transfer-encoding') !== undefined || (req.get('content-length') ?? '0') !== '0';
-  if (BODY_METHODS.has(req.method) && hasBody && !req.is(JSON_TYPES)) {
+  if (BODY_METHODS.has(req.method) && hasBody(req) && !req.is(JSON_TYPES)) {
     const given = req.get('content-type');
     throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE',
       `Send the body as JSON with the header Content-Type: application/json (${given ? `got ${JSON.stringify(given)}` : 'no Content-Type was sent'}).`,
       { header: 'Content-Type' });
   }
   next();
+}
+
+/** The same test body-parser makes: a chunked body, or a non-zero Content-Length. */
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+}
+
+/** `parse` (a body parser) for requests that have a body; the others (most GETs) skip its work. */
+export function whenBodySent(parse: RequestHandler): RequestHandler {
+  return function bodyParser(req: Request, res: Response, next: NextFunction) {
+    if (hasBody(req)) return parse(req, res, next);
+    // What the parser leaves on a request it skips, so handlers see the same either way.
+    if (!Reflect.has(req, 'body')) req.body = undefined;
+    next();
+  };
 }

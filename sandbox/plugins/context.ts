@@ -14,7 +14,6 @@ import { pluginConfig } from '../registry/config.ts';
 import type { LoadedPlugin } from './loader.ts';
 import { createPluginLogger } from './log.ts';
 import type { Rbac } from '../access/rbac.ts';
-import { requestScope } from './scope.ts';
 import type { Tenancy } from '../data/tenancy.ts';
 
 export interface HostServices {
@@ -29,9 +28,8 @@ export interface HostServices {
 export function createPluginContext(plugin: LoadedPlugin, services: HostServices): PluginContext {
   const pluginId = plugin.meta.id;
   const { tenancy } = services;
+  // The app runs it in the request's scope (plugins/scope.ts): its handlers know their request and tenant.
   const router = express.Router();
-  // First on the router: every handler after it runs knowing its request and tenant (logs, events).
-  router.use(requestScope);
   return {
     router,
     auth(req: Request) {
