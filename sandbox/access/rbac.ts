@@ -63,8 +63,14 @@ export function createRbac({ pool, permissions, onWrite }: RbacOptions): Rbac {
         throw new HttpError(401, 'UNAUTHENTICATED', `This route needs a signed-in user in a tenant (permission ${permission}).`, { permission });
       }
       const granted = cache.cachedGranted(identity);
-      if (granted) return void (refuseUnless(granted.has(permission), identity), next());
-      return can(identity, permission).then((allowed) => (refuseUnless(allowed, identity), next()));
+      if (granted) {
+        refuseUnless(granted.has(permission), identity);
+        return next();
+      }
+      return can(identity, permission).then((allowed) => {
+        refuseUnless(allowed, identity);
+        next();
+      });
     };
   }
 
