@@ -87,6 +87,8 @@ export function createAccessCaches({ pool, maxUsers = 20_000, maxPermissionSets 
     return rows[0];
   }
   const userKeys = (user: SandboxUser) => [`id:${user.id}`, `email:${user.email}`];
+  const userCacheKey = (key: { id: string } | { email: string }) => ('id' in key ? `id:${key.id.toLowerCase()}` : `email:${key.email}`);
+  const permissionSetKey = ({ userId, tenantId }: { userId: string; tenantId: string }) => `${userId.toLowerCase()}/${tenantId.toLowerCase()}`;
 
   async function readGranted(userId: string, tenantId: string): Promise<PermissionSet> {
     const { rows } = await currentConnection(pool).query<{ permission: string }>(`SELECT DISTINCT rp.permission ${GRANTS}`, [userId, tenantId]);
@@ -95,17 +97,16 @@ export function createAccessCaches({ pool, maxUsers = 20_000, maxPermissionSets 
 
   return {
     users: {
-      byId: (id) => users.get(`id:${id.toLowerCase()}`, () => readUser('id = $1::uuid', id), userKeys),
-      byEmail: (email) => users.get(`email:${email}`, () => readUser('email = $1', email), userKeys),
-      cached: (key) => users.peek('id' in key ? `id:${key.id.toLowerCase()}` : `email:${key.email}`),
+      byId: (id) => users.get(userCacheKey({ id }), () => readUser('id = $1::uuid', id), userKeys),
+      byEmail: (email) => users.get(userCacheKey({ email }), () => readUser('email = $1', email), userKeys),
+      cached: (key) => users.peek(userCacheKey(key)),
       stats: () => users.stats(),
     },
     permissions: {
       async granted({ userId, tenantId }) {
-        const [user, tenant] = [userId.toLowerCase(), tenantId.toLowerCase()];
-        return (await permissionSets.get(`${user}/${tenant}`, () => readGranted(user, tenant)))!.granted;
+        return (await permissionSets.get(permissionSetKey({ userId, tenantId }), () => readGranted(userId.toLowerCase(), tenantId.toLowerCase())))!.granted;
       },
-      cachedGranted: ({ userId, tenantId }) => permissionSets.peek(`${userId.toLowerCase()}/${tenantId.toLowerCase()}`)?.granted,
+      cachedGranted: (who) => permissionSets.peek(permissionSetKey(who))?.granted,
       stats: () => permissionSets.stats(),
     },
     forget({ userIds, tenantIds } = {}) {

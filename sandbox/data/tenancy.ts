@@ -204,14 +204,18 @@ export function createTenancy({ pool, hintKnownTenants = true, cacheMaxEntries =
     return rows[0];
   }
 
+  const lookupOf = (key: TenantKey) => ('id' in key ? ['id', key.id] as const : ['code', key.code] as const);
+
   async function find(key: TenantKey): Promise<TenantInfo | undefined> {
-    const [column, value] = 'id' in key ? ['id', key.id] as const : ['code', key.code] as const;
+    const [column, value] = lookupOf(key);
     return (await cache.get(`${column}:${value}`, () => lookup(column, value), keysOf)) ?? undefined;
   }
 
   function cached(reference: string): TenantInfo | undefined {
     const key = typeof reference === 'string' ? tenantKey(reference) : undefined;
-    return (key && cache.peek('id' in key ? `id:${key.id}` : `code:${key.code}`)) ?? undefined;
+    if (!key) return undefined;
+    const [column, value] = lookupOf(key);
+    return cache.peek(`${column}:${value}`) ?? undefined;
   }
 
   async function get(reference: string): Promise<TenantInfo> {
