@@ -80,9 +80,9 @@ export class TenantInputError extends Error {
  */
 export async function ensureTenant(client: pg.ClientBase, tenant: NewTenant): Promise<string> {
   const { code, name, domain, schema } = checkTenant(tenant);
-  const { rows: inserted } = await client.query(
+  await client.query(
     `INSERT INTO public.sys_tenant (code, name, domain, schema_name) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (code) DO NOTHING RETURNING id`,
+     ON CONFLICT (code) DO NOTHING`,
     [code, name, domain, schema]);
   const { rows } = await client.query<{ id: string; schema_name: string }>(
     'SELECT id::text AS id, schema_name FROM public.sys_tenant WHERE code = $1', [code]);

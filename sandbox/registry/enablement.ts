@@ -187,11 +187,11 @@ export async function enablePlugin({ pool, module, tenants, catalog, concurrency
          WHERE (sys_tenant_plugins.enabled, sys_tenant_plugins.version_installed) IS DISTINCT FROM (true, EXCLUDED.version_installed)`,
       [ready.map((t) => t.id), module.id, module.version]);
     // Last: the plugin's own version, only when no target anywhere is behind.
-    const { rowCount: flipped } = plan.work.length === 0
-      ? await client.query(
+    if (plan.work.length === 0) {
+      await client.query(
         `UPDATE public.sys_plugins SET version_installed = $2, api_version = $3, updated_at = now()
-          WHERE plugin_id = $1 AND (version_installed, api_version) IS DISTINCT FROM ($2, $3)`, [module.id, module.version, module.api])
-      : { rowCount: 0 };
+          WHERE plugin_id = $1 AND (version_installed, api_version) IS DISTINCT FROM ($2, $3)`, [module.id, module.version, module.api]);
+    }
     const { rows: [after] } = await client.query<{ enabled_global: boolean; version_installed: string }>(
       'SELECT enabled_global, version_installed FROM public.sys_plugins WHERE plugin_id = $1', [module.id]);
     if (after && catalog) await recordCatalog(client, catalog);
