@@ -139,6 +139,35 @@ END $fn$;
 `;
 
 /**
+ * One `enablement` notice per plugin a `sys_tenant_plugins` statement touched, naming its tenants.
+ * An UPDATE that moves a row to another plugin or tenant names both sides: the plugin (and tenant)
+ * it left lose a switch just as the ones it reached gain one.
+ */
+function tenantPluginsNotifier(): string {
+  const pairs = {
+    DELETE: 'SELECT plugin_id, tenant_id FROM old_rows',
+    INSERT: 'SELECT plugin_id, tenant_id FROM new_rows',
+    UPDATE: 'SELECT plugin_id, tenant_id FROM old_rows UNION SELECT plugin_id, tenant_id FROM new_rows',
+  };
+  const each = (source: string) => /* sql */ `
+    FOR r IN SELECT plugin_id, count(*) AS n, json_agg(tenant_id::text ORDER BY tenant_id) AS ids FROM (${source}) AS t GROUP BY plugin_id LOOP
+      ${notify(`json_build_object('kind', 'enablement', 'pluginId', r.plugin_id, 'tenantIds', CASE WHEN r.n <= ${CHANGE_ID_LIMIT} THEN r.ids END)`)}
+    END LOOP;`;
+  return /* sql */ `
+CREATE OR REPLACE FUNCTION public.sys_notify_tenant_plugins() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE r record;
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    ${notify(`json_build_object('kind', 'enablement')`)}
+  ELSIF TG_OP = 'DELETE' THEN${each(pairs.DELETE)}
+  ELSIF TG_OP = 'INSERT' THEN${each(pairs.INSERT)}
+  ELSE${each(pairs.UPDATE)}
+  END IF;
+  RETURN NULL;
+END $fn$;`;
+}
+
+/**
  * Statement-level triggers that send the notifications above for every write to `sys_tenant`,
  * `sys_plugins` and `sys_tenant_plugins`, and (`access`) to `sys_user`, `sys_user_role`,
  * `sys_role`, `sys_role_permission` and `sys_permission` (foreign-key cascades included), naming
@@ -147,23 +176,7 @@ END $fn$;
 export const CHANGE_TRIGGERS = /* sql */ `
 ${idsNotifier('sys_notify_tenants', 'tenants', 'tenantIds', 'id')}
 
-CREATE OR REPLACE FUNCTION public.sys_notify_tenant_plugins() RETURNS trigger LANGUAGE plpgsql AS $fn$
-DECLARE r record;
-BEGIN
-  IF TG_OP = 'TRUNCATE' THEN
-    ${notify(`json_build_object('kind', 'enablement')`)}
-    RETURN NULL;
-  ELSIF TG_OP = 'DELETE' THEN
-    FOR r IN SELECT plugin_id, count(*) AS n, json_agg(tenant_id::text ORDER BY tenant_id) AS ids FROM old_rows GROUP BY plugin_id LOOP
-      ${notify(`json_build_object('kind', 'enablement', 'pluginId', r.plugin_id, 'tenantIds', CASE WHEN r.n <= ${CHANGE_ID_LIMIT} THEN r.ids END)`)}
-    END LOOP;
-  ELSE
-    FOR r IN SELECT plugin_id, count(*) AS n, json_agg(tenant_id::text ORDER BY tenant_id) AS ids FROM new_rows GROUP BY plugin_id LOOP
-      ${notify(`json_build_object('kind', 'enablement', 'pluginId', r.plugin_id, 'tenantIds', CASE WHEN r.n <= ${CHANGE_ID_LIMIT} THEN r.ids END)`)}
-    END LOOP;
-  END IF;
-  RETURN NULL;
-END $fn$;
+${tenantPluginsNotifier()}
 
 -- An update that flips enabled_global is the kill switch (enablement); any other write installs,
 -- upgrades or uninstalls the plugin.
