@@ -178,3 +178,53 @@ describe('shell module names', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 });
+
+describe('shell opened before the API answers', () => {
+  const menuTitles = () => within(screen.getByRole('navigation', { name: 'Modules' })).queryAllByRole('heading').map((h) => h.textContent);
+  /** The dev proxy's answer while nothing listens on the API's port (client/vite.config.ts). */
+  const proxyDown = () => HttpResponse.json({ error: { code: 'API_UNREACHABLE', message: 'API not reachable at http://127.0.0.1:3000: is `npm run dev` running?' } }, { status: 502 });
+
+  it.each([
+    ['a network error', () => HttpResponse.error()],
+    ['the dev proxy\'s 502 API_UNREACHABLE', proxyDown],
+  ])('says the API is starting while its requests meet %s, then shows the modules without a reload', async (_what, down) => {
+    let identityCalls = 0;
+    server.use(
+      http.get('/api/sandbox/identities', () => (++identityCalls <= 2 ? down() : undefined)),
+      ...fakeApi(),
+    );
+    renderShell();
+
+    expect((await screen.findByRole('status')).textContent).toMatch(/^The API is starting… Trying again every \d s\.$/);
+    expect(screen.queryByRole('alert')).toBeNull();
+    await waitFor(() => expect(menuTitles()).toEqual(expect.arrayContaining(['Items', 'Warehouse'])), { timeout: 5_000 });
+    expect(identityCalls).toBe(3);
+    expect(screen.queryByRole('status')).toBeNull();
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(await chosen()).toEqual({ tenant: 'dev', user: 'admin@sandbox.dev' });
+  });
+
+  it('waits the same way when the API goes away between identities and me (a restart)', async () => {
+    let meCalls = 0;
+    server.use(
+      http.get('/api/sandbox/me', () => (++meCalls <= 1 ? HttpResponse.error() : undefined)),
+      ...fakeApi(),
+    );
+    renderShell();
+
+    expect((await screen.findByRole('status')).textContent).toMatch(/^The API is starting…/);
+    await waitFor(() => expect(menuTitles()).toEqual(expect.arrayContaining(['Items', 'Warehouse'])), { timeout: 5_000 });
+    expect(screen.queryByRole('status')).toBeNull();
+  });
+
+  it('still shows an answer that is an error (not a missing API) at once, with Retry', async () => {
+    server.use(
+      http.get('/api/sandbox/identities', () => HttpResponse.json({ error: { code: 'INTERNAL', message: 'boom', requestId: 'r1' } }, { status: 500 })),
+      ...fakeApi(),
+    );
+    renderShell();
+
+    expect((await screen.findByRole('alert')).textContent).toMatch(/boom \(INTERNAL, request r1\)Retry/);
+    expect(screen.queryByRole('status')).toBeNull();
+  });
+});

@@ -37,6 +37,19 @@ function unreachableMessage(): string {
   return `API not reachable at ${import.meta.env.FOUNDATION_API_URL}: is \`npm run dev\` running?`;
 }
 
+/** The request never reached the API (network failure): nothing answered, so it may be worth trying again. */
+export class ApiUnreachableError extends Error {
+  override readonly name = 'ApiUnreachableError';
+}
+
+/**
+ * Whether `error` says the API did not answer at all (a network failure, or the dev proxy's 502
+ * while the API starts or restarts), rather than answering with an error.
+ */
+export function isApiUnreachable(error: unknown): boolean {
+  return error instanceof ApiUnreachableError || (error instanceof ApiError && error.code === 'API_UNREACHABLE');
+}
+
 /**
  * `fetch` with the dev identity headers. A network failure rejects with a readable Error rather
  * than the browser's bare "Failed to fetch".
@@ -51,7 +64,7 @@ export function createApiFetch(identity: Identity | null): ApiFetch {
     try {
       return await fetch(path, { ...init, headers });
     } catch (cause) {
-      throw new Error(unreachableMessage(), { cause });
+      throw new ApiUnreachableError(unreachableMessage(), { cause });
     }
   };
 }

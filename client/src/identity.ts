@@ -5,6 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { apiJson, createApiFetch, type ApiFetch } from './api.ts';
+import { untilApiAnswers, type ApiWait } from './api-wait.ts';
 
 export interface Tenant { id: string; code: string; name: string }
 export interface User { id: string; email: string; name: string }
@@ -55,6 +56,8 @@ export interface Session {
   apiFetch: ApiFetch;
   /** Last failure to load identities or `me`, if any. */
   error: unknown;
+  /** Set while the API does not answer at all (starting, or restarting): the loads try again by themselves. */
+  waiting: ApiWait | null;
   choose(change: Partial<Identity>): void;
   /** Try again after an error (e.g. the API came up after the shell). */
   retry(): void;
@@ -66,31 +69,50 @@ export function useSession(): Session {
   const [me, setMe] = useState<Me | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
+  const [waitingForIdentities, setWaitingForIdentities] = useState<ApiWait | null>(null);
+  const [waitingForMe, setWaitingForMe] = useState<ApiWait | null>(null);
   const apiFetch = useMemo(() => createApiFetch(identity), [identity]);
 
   useEffect(() => {
-    let current = true;
-    apiJson<Identities>(createApiFetch(null), '/api/sandbox/identities').then(
+    const stop = new AbortController();
+    untilApiAnswers(() => apiJson<Identities>(createApiFetch(null), '/api/sandbox/identities'), { signal: stop.signal, onWaiting: setWaitingForIdentities }).then(
       (loaded) => {
-        if (!current) return;
+        if (stop.signal.aborted) return;
+        setWaitingForIdentities(null);
         setIdentities(loaded);
         setIdentity((chosen) => pickIdentity(chosen ?? storedIdentity(), loaded));
       },
-      (err: unknown) => current && setError(err),
+      (err: unknown) => {
+        if (stop.signal.aborted) return;
+        setWaitingForIdentities(null);
+        setError(err);
+      },
     );
-    return () => { current = false; };
+    return () => stop.abort();
   }, [attempt]);
 
   useEffect(() => {
     if (!identity) return;
-    let current = true;
+    const stop = new AbortController();
     storeIdentity(identity);
     setMe(null);
-    apiJson<Me>(apiFetch, '/api/sandbox/me').then(
-      (loaded) => { if (current) { setMe(loaded); setError(null); } },
-      (err: unknown) => current && setError(err),
+    untilApiAnswers(() => apiJson<Me>(apiFetch, '/api/sandbox/me'), { signal: stop.signal, onWaiting: setWaitingForMe }).then(
+      (loaded) => {
+        if (stop.signal.aborted) return;
+        setWaitingForMe(null);
+        setMe(loaded);
+        setError(null);
+      },
+      (err: unknown) => {
+        if (stop.signal.aborted) return;
+        setWaitingForMe(null);
+        setError(err);
+      },
     );
-    return () => { current = false; };
+    return () => {
+      stop.abort();
+      setWaitingForMe(null);
+    };
   }, [identity, apiFetch, attempt]);
 
   const choose = useCallback((change: Partial<Identity>) => {
@@ -102,5 +124,5 @@ export function useSession(): Session {
     setAttempt((n) => n + 1);
   }, []);
 
-  return { identities, identity, me, apiFetch, error, choose, retry };
+  return { identities, identity, me, apiFetch, error, waiting: waitingForIdentities ?? waitingForMe, choose, retry };
 }

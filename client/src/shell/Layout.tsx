@@ -2,6 +2,7 @@ import { Link, Outlet } from 'react-router-dom';
 import type { Session } from '../identity.ts';
 import type { ModuleNames } from '../module-names.ts';
 import { AdminMenu } from './AdminMenu.tsx';
+import { ApiStarting } from './ApiStarting.tsx';
 import { ErrorMessage } from './ErrorMessage.tsx';
 import { IdentitySwitcher } from './IdentitySwitcher.tsx';
 import { Menu } from './Menu.tsx';
@@ -21,6 +22,7 @@ export function Layout({ session, names }: { session: Session; names: ModuleName
         <AdminMenu permissions={session.me?.permissions ?? null} />
       </aside>
       <main className="shell-content">
+        {session.waiting !== null && <ApiStarting wait={session.waiting} onRetry={session.retry} />}
         {session.error !== null && <ErrorMessage error={session.error} onRetry={session.retry} />}
         <Outlet />
       </main>
