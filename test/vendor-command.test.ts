@@ -3,6 +3,7 @@
  * after a module change (only changed files update, an edit made in the foundation is a conflict),
  * --force, the dependencies, and bad arguments refused with nothing written.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +71,27 @@ describe('foundation-module vendor', () => {
     // Run-time dependencies merged, the module's and the library's (croner for cron; pg the foundation has); the install is the maintainer's to run.
     expect(JSON.parse(at('package.json')).dependencies).toMatchObject({ zod: '^4.6.7', 'drizzle-orm': '^0.45.4', croner: '^11.0.1', pg: '^8.23.1', express: expect.any(String) });
     expect(lines.join('\n')).toMatch(/Added to package.json: croner@\^11\.0\.1, zod@\^4\.6\.7\. Run npm install/);
+  });
+
+  it('writes only files that docs/vendoring.md lists in "What lands where"', async () => {
+    const root = foundation();
+    const before = snapshot(root);
+    expect((await vendor([ITEMS, '--into', root])).code).toBe(0);
+    const after = snapshot(root);
+    const written = Object.keys(after).filter((file) => after[file] !== before[file]).map((file) => file.split(path.sep).join('/'));
+    const docs = fs.readFileSync(path.join(REPO_ROOT, 'docs/vendoring.md'), 'utf8');
+    const table = docs.slice(docs.indexOf('## What lands where'), docs.indexOf('\n## ', docs.indexOf('## What lands where') + 1));
+    // A library file is named by its path under src/lib/foundation-module/ (a row may list several); a module's by its first folder or file.
+    const named = (file: string) => {
+      const lib = file.startsWith('src/lib/foundation-module/') ? file.slice('src/lib/foundation-module/'.length) : undefined;
+      if (lib === 'vendor.json') return table.includes('`src/lib/foundation-module/vendor.json`');
+      if (lib !== undefined) return table.includes(`\`src/lib/foundation-module/${lib}\``) || table.includes(`\`${lib}\``);
+      const moduleFile = /^src\/modules\/items\/([^/]+)/.exec(file)?.[1];
+      if (moduleFile) return table.includes(`\`src/modules/<id>/${moduleFile}`);
+      return table.includes(`\`${file}\``);
+    };
+    expect(written.filter((file) => !named(file))).toEqual([]);
+    expect(written).toContain('package.json');
   });
 
   it('--dry-run lists CREATE, then UPDATE with a diff and CONFLICT after a change, and writes nothing', async () => {
@@ -179,6 +201,20 @@ describe('foundation-module vendor', () => {
         name: 'a malformed foundation package.json', args: (root) => [ITEMS, '--into', root], code: 1, message: /package\.json is not valid JSON/,
         setup: (root) => fs.writeFileSync(path.join(root, 'package.json'), '{ "name": '),
       },
+      {
+        name: 'a module whose dependencies are not installed (no node_modules)', args: (root, tmp) => [path.join(tmp, 'items'), '--into', root], code: 1,
+        message: /^The code of module .*items could not be loaded to read its module\.config\.ts: the package "drizzle-orm" it imports is not installed \(the module has no node_modules\)\. Run npm install in .*items, then vendor again\.$/,
+        setup: (_root, tmp) => fs.cpSync(ITEMS, path.join(tmp, 'items'), { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' }),
+      },
+      {
+        name: 'a module whose code does not load', args: (root, tmp) => [path.join(tmp, 'items'), '--into', root], code: 1,
+        message: /^The code of module .*items could not be loaded to read its module\.config\.ts: .*plugin\/index\.ts.*Fix the module/s,
+        setup: (_root, tmp) => {
+          fs.cpSync(ITEMS, path.join(tmp, 'items'), { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' });
+          fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(tmp, 'items/node_modules'), 'dir');
+          fs.appendFileSync(path.join(tmp, 'items/plugin/index.ts'), '\nexport const broken = ;\n');
+        },
+      },
     ];
     it.each(cases)('$name', async ({ args, setup, code, message }) => {
       const root = foundation();
@@ -191,5 +227,18 @@ describe('foundation-module vendor', () => {
       expect(result.lines.at(-1)).toMatch(message);
       expect([snapshot(root), snapshot(tmp)]).toEqual(before);
     });
+  });
+
+  it('run as a command on a module without node_modules, says what to do in one line and exits 1, with no stack trace', () => {
+    const root = foundation();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-uninstalled-'));
+    made.push(tmp);
+    const moduleDir = path.join(tmp, 'items');
+    fs.cpSync(ITEMS, moduleDir, { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' });
+    const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/foundation-module.js'), 'vendor', moduleDir, '--into', root], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr.trim()).toBe(`foundation-module: The code of module ${moduleDir} could not be loaded to read its module.config.ts: ` +
+      `the package "drizzle-orm" it imports is not installed (the module has no node_modules). Run npm install in ${moduleDir}, then vendor again.`);
+    expect(fs.existsSync(path.join(root, 'src/modules/items'))).toBe(false);
   });
 });

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pluginIdProblem } from '../rules/index.ts';
-import { readModuleCatalog } from '../sandbox/plugins/catalog.ts';
+import { ModuleCatalogError, readModuleCatalog } from '../sandbox/plugins/catalog.ts';
 import { mergeDependencies, type DependencyChange } from './dependencies.ts';
 import { LIB_DIR, libraryDependencies, maintainerFiles, libraryFiles, modulePath, moduleFiles, type PlacedFile } from './layout.ts';
 import { checksum, MANIFEST_NAME, readManifest, type VendorManifest } from './manifest.ts';
@@ -52,7 +52,9 @@ export async function planVendoring({ moduleDir, into, kitVersion }: PlanOptions
   const root = path.resolve(into);
   checkModule(source);
   const foundationPackage = checkFoundation(root, source);
-  const catalog = await readModuleCatalog(source, { cwd: source });
+  const catalog = await readModuleCatalog(source, { cwd: source }).catch((error: unknown) => {
+    throw error instanceof ModuleCatalogError ? loadRefusal(source, error) : error;
+  });
   if (!catalog || catalog.source !== 'code' || !catalog.moduleConfig) {
     throw new VendorError(`The code of module ${source} could not be loaded to read its module.config.ts: run npm install in it first (vendoring needs its dev dependencies, tsx among them).`);
   }
@@ -121,6 +123,21 @@ import type { ModuleConfig } from '../../lib/foundation-module/contract.ts';
 export default ${JSON.stringify(config, null, 2)} satisfies ModuleConfig;
 `;
   return { target: modulePath(id, 'module.config.ts'), content };
+}
+
+/**
+ * Why the module's code did not load, said so that the maintainer can act: module.config.ts is
+ * computed by code (its menu, its role templates), so vendoring runs it, with the module's packages.
+ */
+function loadRefusal(source: string, error: ModuleCatalogError): VendorError {
+  const before = `The code of module ${source} could not be loaded to read its module.config.ts`;
+  const missing = /Cannot find package '([^']+)'/.exec(error.message)?.[1];
+  if (missing) {
+    const installed = fs.existsSync(path.join(source, 'node_modules'));
+    return new VendorError(`${before}: the package "${missing}" it imports is not installed${installed ? '' : ' (the module has no node_modules)'}. ` +
+      `Run npm install in ${source}, then vendor again.`);
+  }
+  return new VendorError(`${before}: ${error.message.replace(/\s+$/, '')}. Fix the module (its npm test shows the same error), then vendor again.`);
 }
 
 function checkModule(dir: string): void {
