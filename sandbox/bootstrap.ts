@@ -16,6 +16,8 @@ import { runMigrations } from './migrations/runner.ts';
 import { recordHostPermissions } from './observability/host-permissions.ts';
 import type { LoadedPlugin } from './plugins/loader.ts';
 import { recordTenantPlugins } from './registry/enablement.ts';
+import { keptPermissionMessage } from './registry/permission-catalog.ts';
+import { PluginDowngradeError } from './registry/plugin-versions.ts';
 import { recordPlugins } from './registry/plugins.ts';
 
 /** Advisory lock key held while bootstrapping (the system tables' own: see system-schema.ts). */
@@ -41,15 +43,19 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
   const lock = await pool.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK_KEY.toString()]);
-    await inTransaction(lock, async () => {
+    // The system schema's DDL locks tables that a running sandbox writes in another order (taking
+    // on a tenant): one of the two may be a deadlock's victim. The whole transaction runs again.
+    const kept = await inTransaction(lock, async () => {
       await ensureSystemSchema(lock);
-      await recordPlugins(lock, plugins);
+      const keptOfPlugins = await recordPlugins(lock, plugins).catch((error) => {
+        throw error instanceof PluginDowngradeError ? downgradeRefused(error) : error;
+      });
       // Before the seed: the dev admin is granted the whole catalog, the host's permissions included.
-      await recordHostPermissions(lock);
+      const keptOfHost = await recordHostPermissions(lock);
       if (seed) await seedDevData(lock);
-      // The system schema's DDL locks tables that a running sandbox writes in another order (taking
-      // on a tenant): one of the two may be a deadlock's victim. The whole transaction runs again.
+      return [...keptOfPlugins, ...keptOfHost];
     }, { deadlockRetries: 5 });
+    for (const permission of kept) logger.warn({ keptPermission: permission }, keptPermissionMessage(permission));
     tenancy.invalidate();
     // The runner that `foundation-module migrate` runs: every plugin, every tenant, in parallel.
     const report = await runMigrations({
@@ -79,6 +85,15 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
     });
     lock.release();
   }
+}
+
+/** The start refused, saying which versions met and what to do; the transaction wrote nothing. */
+function downgradeRefused(error: PluginDowngradeError): SandboxStartError {
+  const { module, installed } = error;
+  return new SandboxStartError(`Plugin "${module.id}" is installed at ${installed} in this database, but the module folder ${module.dir ?? ''} has the older ${module.version}: ` +
+    `the sandbox did not start and changed nothing (an older copy would set the installed version back and drop the permissions tenants were granted). ` +
+    `Start it with the module folder at ${installed} or newer, or on another database (another --sandbox-dir or DATABASE_URL; or stop dev and rm -rf .sandbox to start from empty data).`,
+  { cause: error });
 }
 
 /** A loaded plugin as the runner sees it: its checked meta, and its files read from its folder. */

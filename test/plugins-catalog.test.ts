@@ -65,8 +65,21 @@ describe.each(databaseServers())('plugins enable records the catalog on $name Po
     const upgrade = await enable(dir, '--all');
     expect(upgrade.code, upgrade.error).toBe(0);
     expect(upgrade.json().at(-1)).toMatchObject({ catalog: { source: 'code', permissions: 2, roleTemplates: 2 } });
-    expect(await permissions()).toEqual([{ permission: 'sigma.items.delete', plugin_id: 'sigma' }, { permission: 'sigma.items.read', plugin_id: 'sigma' }]);
-    expect(await db.sql(`SELECT count(*)::int AS n FROM sys_role_permission WHERE permission = 'sigma.items.write'`)).toEqual([{ n: 0 }]);
+    // The dropped permission a tenant's role grants is kept, grant and all, and the command says how to remove it (issue 25).
+    expect(upgrade.json().at(-1)!.keptPermissions).toEqual([{
+      permission: 'sigma.items.write', owner: 'sigma', grants: 1, tenants: 1,
+      message: 'Permission sigma.items.write is no longer declared by sigma, but 1 role grant(s) in 1 tenant(s) hold it: it is kept, with its grants. ' +
+        "Once no tenant needs it, remove it and its grants with: DELETE FROM public.sys_permission WHERE permission = 'sigma.items.write';",
+    }]);
+    expect(await permissions()).toEqual(['sigma.items.delete', 'sigma.items.read', 'sigma.items.write'].map((permission) => ({ permission, plugin_id: 'sigma' })));
+    expect(await db.sql(`SELECT count(*)::int AS n FROM sys_role_permission WHERE permission = 'sigma.items.write'`)).toEqual([{ n: 1 }]);
+    // Said again at each enable, in words without --json, until someone removes it.
+    const plain = await runPlugins(['enable', 'sigma', '--all', '--modules', dir, '--database-url', db.database.url]);
+    expect(plain.lines).toContain(`Warning: ${(upgrade.json().at(-1)!.keptPermissions as { message: string }[])[0]!.message}`);
+    // Removed as the message says, it stays removed.
+    await db.sql(`DELETE FROM public.sys_permission WHERE permission = 'sigma.items.write'`);
+    expect((await enable(dir, '--all')).json().at(-1)!.keptPermissions).toEqual([]);
+    expect(await permissions()).toEqual(['sigma.items.delete', 'sigma.items.read'].map((permission) => ({ permission, plugin_id: 'sigma' })));
     expect((await templates()).map((t) => `${t.version} ${t.role_key}`)).toEqual(['1.0.0 SIGMA_VIEWER', '1.1.0 SIGMA_ADMIN', '1.1.0 SIGMA_VIEWER']);
 
     // Enabling again changes nothing.

@@ -16,6 +16,7 @@ import { MODULE_MANIFEST, ModuleCatalogError, readModuleCatalog, type ModuleCata
 import { PluginLoadError } from '../../sandbox/plugins/loader.ts';
 import { readStaticMeta, type StaticMeta } from '../../sandbox/plugins/static-meta.ts';
 import { disablePlugin, enablePlugin, EnablementError, findTenants, installedPlugins, type TenantRef } from '../../sandbox/registry/enablement.ts';
+import { keptPermissionMessage } from '../../sandbox/registry/permission-catalog.ts';
 import { exportDirProblem, uninstallPlugin, UninstallError } from '../../sandbox/registry/uninstall.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { openOperatorDatabase } from '../operator-database.ts';
@@ -202,6 +203,7 @@ async function enable(database: Database, module: ModuleMigrations, catalog: Mod
     event: 'summary', command: 'enable', plugin: module.id, version: module.version, scope: tenants ? 'tenants' : 'global', newlyInstalled: report.newlyInstalled,
     enabledGlobal: report.enabledGlobal, versionInstalled: report.versionInstalled, disabledByEnv: envOff, migrationsApplied: applied, runId: report.migrations.runId, failures, exitCode: report.exitCode,
     catalog: catalog ? { source: catalog.source, permissions: catalog.permissions.length, roleTemplates: catalog.roleTemplates.length } : null,
+    keptPermissions: report.keptPermissions.map((kept) => ({ ...kept, message: keptPermissionMessage(kept) })),
   };
   out(summary, () => {
     const lines = [tenants
@@ -212,6 +214,7 @@ async function enable(database: Database, module: ModuleMigrations, catalog: Mod
     if (envOff) lines.push(`${DISABLED_PLUGINS_ENV} names ${module.id} here: a process started with it keeps the plugin off.`);
     if (catalog) lines.push(`Recorded ${catalog.permissions.length} permission(s) and ${catalog.roleTemplates.length} role template(s) from its ${catalog.source === 'code' ? 'code' : MODULE_MANIFEST}.`);
     else lines.push(NO_CATALOG(module));
+    lines.push(...report.keptPermissions.map((kept) => `Warning: ${keptPermissionMessage(kept)}`));
     lines.push(...failures.map((f) => `  ${f}`));
     return lines;
   });

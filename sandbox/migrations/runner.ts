@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import { ensureSystemSchemaLocked } from '../data/system-schema.ts';
 import { refreshTenantMirror } from '../data/tenant-mirror.ts';
+import { newerInstalledVersion } from '../registry/plugin-versions.ts';
 import { applyTarget, undoTarget, type TargetOutcome } from './apply.ts';
 import { openJournal, readRunArgs, type RunArgs } from './journal.ts';
 import { planDown, planUp, PlanError, type MigrationPlan, type ModuleMigrations, type PlanOptions, type TargetWork } from './plan.ts';
@@ -195,7 +196,10 @@ async function registerPlugins(pool: pg.Pool, modules: ModuleMigrations[], enabl
 /** Upgrade order: public migrations, tenant migrations, then `version_installed` flips. */
 async function flipVersions(pool: pg.Pool, modules: ModuleMigrations[], results: TargetResult[], blocked: TargetWork[], notStarted: number): Promise<void> {
   if (notStarted > 0) return;
-  const complete = modules.filter((m) => !blocked.some((w) => w.module === m) && results.every((r) => r.work.module !== m || r.outcome.state === 'done'));
+  const done = modules.filter((m) => !blocked.some((w) => w.module === m) && results.every((r) => r.work.module !== m || r.outcome.state === 'done'));
+  // An older module folder never sets the installed version back (registry/plugin-versions.ts).
+  const complete: ModuleMigrations[] = [];
+  for (const m of done) if ((await newerInstalledVersion(pool, m)) === undefined) complete.push(m);
   if (complete.length === 0) return;
   await pool.query(
     `UPDATE public.sys_plugins p SET version_installed = v.version, updated_at = now()

@@ -5,13 +5,12 @@
  */
 import type pg from 'pg';
 import { HOST_PERMISSION_NAMESPACE, HOST_PERMISSIONS } from '../../rules/index.ts';
+import { syncPermissions, type KeptPermission } from '../registry/permission-catalog.ts';
 
-export async function recordHostPermissions(client: pg.ClientBase): Promise<void> {
-  const permissions = Object.values(HOST_PERMISSIONS);
-  await client.query(
-    `INSERT INTO public.sys_permission (permission, plugin_id)
-     SELECT unnest($1::text[]), $2 ON CONFLICT (permission) DO NOTHING`,
-    [permissions, HOST_PERMISSION_NAMESPACE]);
-  // A host permission a later kit no longer defines goes, with its grants, as a plugin's does.
-  await client.query('DELETE FROM public.sys_permission WHERE plugin_id = $2 AND NOT (permission = ANY($1::text[]))', [permissions, HOST_PERMISSION_NAMESPACE]);
+/**
+ * A host permission a later kit no longer defines goes as a plugin's does: unless a tenant's role grants it.
+ * @returns the permissions kept for that reason
+ */
+export async function recordHostPermissions(client: pg.ClientBase): Promise<KeptPermission[]> {
+  return syncPermissions(client, HOST_PERMISSION_NAMESPACE, Object.values(HOST_PERMISSIONS));
 }

@@ -4,7 +4,6 @@
  * written here only: the HTTP gate asks `pluginEnablement`; the CLI (and an admin API) change it
  * with `enablePlugin` and `disablePlugin`, each write in one transaction with its notification.
  */
-import semver from 'semver';
 import type pg from 'pg';
 import { tenantCodeProblem } from '../../rules/index.ts';
 import { inTransaction } from '../data/database.ts';
@@ -13,6 +12,8 @@ import { planUp, type ModuleMigrations } from '../migrations/plan.ts';
 import { runMigrations, type RunReport } from '../migrations/runner.ts';
 import type { LoadedPlugin } from '../plugins/loader.ts';
 import type { ModuleCatalog } from '../plugins/catalog.ts';
+import type { KeptPermission } from './permission-catalog.ts';
+import { PluginDowngradeError, refuseDowngrade } from './plugin-versions.ts';
 import { recordCatalog, type RegistryOptions } from './plugins.ts';
 
 export interface Enablement {
@@ -35,8 +36,11 @@ export async function pluginEnablement(db: pg.Pool | pg.ClientBase, pluginId: st
 /**
  * Marks each plugin as installed (and, when new, enabled) for each tenant at its current version;
  * not where it was uninstalled (`sys_tenant_plugin_uninstalls`): only `enablePlugin` undoes that.
+ * Throws `PluginDowngradeError`, writing nothing, when the database has a newer version of one.
  */
 export async function recordTenantPlugins(client: pg.ClientBase, plugins: LoadedPlugin[], tenantIds: string[], { enableNewPlugins = true }: RegistryOptions = {}): Promise<void> {
+  // A sandbox still running an older copy of a module never records it over a newer one.
+  for (const { meta, dir } of plugins) await refuseDowngrade(client, { id: meta.id, version: meta.version, dir });
   for (const { meta } of plugins) {
     await client.query(
       `INSERT INTO public.sys_tenant_plugins (tenant_id, plugin_id, enabled, version_installed)
@@ -113,6 +117,8 @@ export interface EnableReport {
   /** Tenant enables only: each tenant named. `not-ready`: its migrations did not complete, so it was left as it was. */
   tenants: (TenantRef & { state: TenantEnableState })[];
   migrations: RunReport;
+  /** Permissions the module no longer declares, kept because tenants' roles grant them (registry/permission-catalog.ts). */
+  keptPermissions: KeptPermission[];
   /** 0 done; 1 a migration failed or a target is blocked (or public is not ready); 3 lock contention or quarantine. */
   exitCode: 0 | 1 | 3;
 }
@@ -143,10 +149,9 @@ export async function enablePlugin({ pool, module, tenants, catalog, concurrency
   }
   const [before] = await installedPlugins(pool, module.id);
   // An older folder would record its version over a schema that is already further on.
-  const newer = before && (await installedVersions(pool, module.id)).find((v) => semver.valid(v) && semver.gt(v, module.version));
-  if (newer) {
-    throw new EnablementError(`Plugin "${module.id}" is installed at ${newer}, newer than the module folder's ${module.version} (${module.dir}): nothing done. Use the module folder of the installed version or a newer one.`);
-  }
+  if (before) await refuseDowngrade(pool, module).catch((error) => {
+    throw error instanceof PluginDowngradeError ? new EnablementError(error.message) : error;
+  });
   await ensureSystemSchemaLocked(pool);
   // Named tenants where the plugin was uninstalled: this enable installs it there again.
   if (tenants !== undefined) {
@@ -194,8 +199,8 @@ export async function enablePlugin({ pool, module, tenants, catalog, concurrency
     }
     const { rows: [after] } = await client.query<{ enabled_global: boolean; version_installed: string }>(
       'SELECT enabled_global, version_installed FROM public.sys_plugins WHERE plugin_id = $1', [module.id]);
-    if (after && catalog) await recordCatalog(client, catalog);
-    return { newlyInstalled: !before && after !== undefined, after, previous };
+    const keptPermissions = after && catalog ? await recordCatalog(client, catalog) : [];
+    return { newlyInstalled: !before && after !== undefined, after, previous, keptPermissions };
   });
 
   const wasOn = new Set(recorded.previous.filter((p) => p.enabled && p.version_installed === module.version).map((p) => p.tenant_id));
@@ -205,16 +210,8 @@ export async function enablePlugin({ pool, module, tenants, catalog, concurrency
     pluginId: module.id, version: module.version, newlyInstalled: recorded.newlyInstalled,
     enabledGlobal: recorded.after?.enabled_global ?? false, versionInstalled: recorded.after?.version_installed ?? '0.0.0',
     tenants: (named ?? []).map((t) => ({ ...t, state: !readyIds.has(t.id) ? 'not-ready' : wasOn.has(t.id) ? 'already-enabled' : 'enabled' })),
-    migrations, exitCode: migrations.exitCode !== 0 ? migrations.exitCode : notReady ? 1 : 0,
+    migrations, keptPermissions: recorded.keptPermissions, exitCode: migrations.exitCode !== 0 ? migrations.exitCode : notReady ? 1 : 0,
   };
-}
-
-/** Every version the registries record for the plugin: its own, and each tenant's. */
-async function installedVersions(db: pg.Pool, pluginId: string): Promise<string[]> {
-  const { rows } = await db.query<{ version: string }>(
-    `SELECT version_installed AS version FROM public.sys_plugins WHERE plugin_id = $1
-     UNION SELECT version_installed FROM public.sys_tenant_plugins WHERE plugin_id = $1`, [pluginId]);
-  return rows.map((r) => r.version);
 }
 
 export interface DisableReport {
