@@ -4,6 +4,7 @@
  * the start with a message naming the variable, rather than being silently ignored.
  */
 import { pluginIdProblem } from '../rules/index.ts';
+import { DEFAULT_HEARTBEAT, type HeartbeatSettings } from './data/listener-heartbeat.ts';
 import { SandboxStartError } from './errors.ts';
 
 type Env = Record<string, string | undefined>;
@@ -39,6 +40,19 @@ export function integerFromEnv(name: string, fallback: number, { min = 0, env = 
     throw new SandboxStartError(`${name} must be a whole number of at least ${min} (got ${JSON.stringify(env[name])}).`);
   }
   return value;
+}
+
+/**
+ * The change listener's heartbeat (data/listener-heartbeat.ts): a round trip every
+ * `SANDBOX_LISTENER_HEARTBEAT_MS` (default 1000), and `SANDBOX_LISTENER_HEARTBEAT_TIMEOUT_MS`
+ * (default 2000) for its answer before the connection counts as lost. Their sum bounds how long
+ * a silent listener goes unnoticed.
+ */
+export function listenerHeartbeatFromEnv(env: Env = process.env): HeartbeatSettings {
+  return {
+    intervalMs: integerFromEnv('SANDBOX_LISTENER_HEARTBEAT_MS', DEFAULT_HEARTBEAT.intervalMs, { min: 1, env }),
+    timeoutMs: integerFromEnv('SANDBOX_LISTENER_HEARTBEAT_TIMEOUT_MS', DEFAULT_HEARTBEAT.timeoutMs, { min: 1, env }),
+  };
 }
 
 /** Which browser origins may call the API: `loopback` (the default), or exact origins. */

@@ -12,7 +12,8 @@ import { createEventBus } from './plugins/events.ts';
 import { createHttpApp } from './http/app.ts';
 import { createChangeHandler } from './change-handler.ts';
 import { startChangeListener } from './data/change-listener.ts';
-import { checkedPluginIds, corsOriginsFromEnv, devIdentityFromEnv, disabledPluginsFromEnv, metricsFromEnv, type CorsOrigins } from './env-settings.ts';
+import type { HeartbeatSettings } from './data/listener-heartbeat.ts';
+import { checkedPluginIds, corsOriginsFromEnv, devIdentityFromEnv, disabledPluginsFromEnv, listenerHeartbeatFromEnv, metricsFromEnv, type CorsOrigins } from './env-settings.ts';
 import { createIdentity, jwtSecretFor, type Identity } from './access/identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPluginContext } from './plugins/context.ts';
@@ -54,6 +55,12 @@ export interface SandboxOptions extends DatabaseOptions {
    * pool). Off, the caches change only through `refresh()` and `rebootstrap()`. @default true
    */
   listenForChanges?: boolean;
+  /**
+   * How the change listener proves its connection alive: a round trip every `intervalMs`; one
+   * unanswered for `timeoutMs` counts as a lost connection (the caches are read again meanwhile).
+   * @default SANDBOX_LISTENER_HEARTBEAT_MS and SANDBOX_LISTENER_HEARTBEAT_TIMEOUT_MS, else every 1000 ms, 2000 ms to answer
+   */
+  listenerHeartbeat?: Partial<HeartbeatSettings>;
   /**
    * Plugin ids this process treats as disabled globally, whatever the database says (403
    * `PLUGIN_DISABLED`). An invalid id refuses the start.
@@ -111,6 +118,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   // Settings are checked before anything starts: a production sandbox without a secret never comes up.
   const jwtSecret = jwtSecretFor({ secret: givenSecret, devIdentity: devIdentityHeaders });
   const disabledPlugins = checkedPluginIds(givenDisabled, 'disabledPlugins');
+  const heartbeat = listenForChanges ? { ...listenerHeartbeatFromEnv(), ...options.listenerHeartbeat } : undefined;
   // Plugins are checked before any database is touched: a bad module costs no start-up.
   const plugins = await loadPlugins(moduleDirs);
   // The kill switch may be set for a whole fleet, where not every process loads every plugin: said, not refused.
@@ -135,7 +143,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     if (listenForChanges) {
       const listener = await startChangeListener({
         // The pool's own settings: the same database, user and session timeouts.
-        connection: { ...(pool.options as pg.ClientConfig) }, logger,
+        connection: { ...(pool.options as pg.ClientConfig) }, logger, heartbeat,
         onChange: (change) => changes.apply(change),
         onResync: () => void changes.resync().catch(() => {}), // the cache logs its failures and retries
       });

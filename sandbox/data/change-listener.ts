@@ -6,12 +6,16 @@
  * - `startChangeListener`: one dedicated connection LISTENing on the channel. Pooled connections
  *   can't listen: a LISTEN belongs to a session, and the pool hands sessions to whoever asks.
  *   When the connection drops, it reconnects with a short backoff; notifications sent meanwhile
- *   are lost, so every cache is re-read after it is back, and every second until then.
+ *   are lost, so every cache is re-read at once, every second until it is back, and after.
+ *   A connection that goes silent (a frozen backend, a network that dropped it without a close)
+ *   is caught by the heartbeat (listener-heartbeat.ts) and counts as dropped: the caches never
+ *   trust a listener that has not answered within the heartbeat's timeout.
  * What each change then does in this sandbox is change-handler.ts's business.
  */
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { CHANGES_CHANNEL, parseChange, type Change } from './changes.ts';
+import { DEFAULT_HEARTBEAT, destroyConnection, roundTrip, startHeartbeat, type HeartbeatSettings } from './listener-heartbeat.ts';
 
 /** The listener's `application_name`: how to find its session in `pg_stat_activity`. */
 export const LISTENER_APPLICATION_NAME = 'foundation-sandbox-listener';
@@ -25,10 +29,12 @@ export interface ChangeListenerOptions {
   logger: Logger;
   /** A change notification arrived (foreign payloads never reach it). */
   onChange(change: Change): void;
-  /** Notifications may have been missed: called once the connection is back, and every `resyncIntervalMs` while it is down. */
+  /** Notifications may have been missed: called when the connection is lost, every `resyncIntervalMs` while it is down, and once it is back. */
   onResync(): void;
   /** How often caches are re-read while the connection is down. @default 1000 */
   resyncIntervalMs?: number;
+  /** How the connection proves it is alive; an unanswered heartbeat counts as a lost connection. @default every 1000 ms, 2000 ms to answer */
+  heartbeat?: HeartbeatSettings;
 }
 
 export interface ChangeListener {
@@ -42,13 +48,14 @@ export interface ChangeListener {
  * Connects and LISTENs. Resolves after the first attempt whether or not it succeeded: a sandbox
  * whose listener can't connect yet still serves, re-reading its caches every second meanwhile.
  */
-export async function startChangeListener({ connection, logger, onChange, onResync, resyncIntervalMs = 1_000 }: ChangeListenerOptions): Promise<ChangeListener> {
+export async function startChangeListener({ connection, logger, onChange, onResync, resyncIntervalMs = 1_000, heartbeat = DEFAULT_HEARTBEAT }: ChangeListenerOptions): Promise<ChangeListener> {
   let client: pg.Client | undefined;
   let closed = false;
   let failures = 0;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let resyncTimer: NodeJS.Timeout | undefined;
   let connecting: Promise<unknown> | undefined;
+  let stopHeartbeat = () => {};
 
   const safely = (what: string, run: () => void) => {
     try {
@@ -67,15 +74,20 @@ export async function startChangeListener({ connection, logger, onChange, onResy
   }
 
   async function connect(): Promise<void> {
-    const candidate = new pg.Client({ ...connection, application_name: LISTENER_APPLICATION_NAME, keepAlive: true });
+    // Keepalive probes start early too, for a peer that vanished while the heartbeat waits its turn.
+    const candidate = new pg.Client({
+      ...connection, application_name: LISTENER_APPLICATION_NAME, keepAlive: true, keepAliveInitialDelayMillis: heartbeat.timeoutMs,
+    });
     let gone = false;
-    const drop = (error?: Error) => {
+    const drop = (error?: Error, reason?: string) => {
       if (gone) return;
       gone = true;
-      candidate.end().catch(() => {});
+      // Not end(): it waits for the server to close the socket, which a frozen backend never does.
+      destroyConnection(candidate);
       if (client === candidate) {
         client = undefined;
-        lost(error);
+        stopHeartbeat();
+        lost(error, reason);
       }
     };
     // Without an 'error' listener, a connection ended by the server would crash the process.
@@ -86,7 +98,7 @@ export async function startChangeListener({ connection, logger, onChange, onResy
     });
     try {
       await candidate.connect();
-      await candidate.query(`LISTEN ${CHANGES_CHANNEL}`);
+      await roundTrip(candidate, `LISTEN ${CHANGES_CHANNEL}`, heartbeat.timeoutMs);
     } catch (error) {
       drop();
       throw error;
@@ -97,6 +109,7 @@ export async function startChangeListener({ connection, logger, onChange, onResy
     (candidate as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
     client = candidate;
     failures = 0;
+    stopHeartbeat = startHeartbeat(candidate, heartbeat, (error) => drop(error, `its connection answered no heartbeat within ${heartbeat.timeoutMs} ms`));
   }
 
   function attempt(): Promise<void> {
@@ -105,9 +118,12 @@ export async function startChangeListener({ connection, logger, onChange, onResy
     return run;
   }
 
-  function lost(error?: Error): void {
+  /** `wasListening`: false for the first attempt's failure, when the caches hold nothing yet. */
+  function lost(error?: Error, reason?: string, wasListening = true): void {
     if (closed) return;
-    logger.warn({ err: error }, `change listener: lost its connection; reconnecting, and re-reading every cache each ${resyncIntervalMs} ms until then`);
+    logger.warn({ err: error }, `change listener: lost its connection${reason ? ` (${reason})` : ''}; reconnecting, and re-reading every cache each ${resyncIntervalMs} ms until then`);
+    // What the caches hold may be stale already: a silent connection goes unnoticed for up to a heartbeat.
+    if (wasListening) safely('re-reading the caches', onResync);
     resyncTimer ??= setInterval(() => safely('re-reading the caches', onResync), resyncIntervalMs).unref();
     scheduleReconnect();
   }
@@ -136,7 +152,7 @@ export async function startChangeListener({ connection, logger, onChange, onResy
   } catch (error) {
     failures += 1;
     // `lost` only runs for a connection that was up: the first failure starts the same recovery.
-    lost(error as Error);
+    lost(error as Error, undefined, false);
   }
 
   return {
@@ -150,7 +166,13 @@ export async function startChangeListener({ connection, logger, onChange, onResy
       await connecting;
       const last = client;
       client = undefined;
-      await last?.end().catch(() => {});
+      stopHeartbeat();
+      if (!last) return;
+      // A graceful goodbye, unless the server does not answer it in time (a frozen backend).
+      const ended = last.end().catch(() => {});
+      const timer = setTimeout(() => destroyConnection(last), heartbeat.timeoutMs);
+      await ended;
+      clearTimeout(timer);
     },
   };
 }

@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { notifyChange, type Change } from '../../sandbox/data/changes.ts';
 import { LISTENER_APPLICATION_NAME } from '../../sandbox/data/change-listener.ts';
+import { HEARTBEAT_QUERY } from '../../sandbox/data/listener-heartbeat.ts';
 
 /** The contract: a change made elsewhere takes effect within one second. */
 export const WITHIN_ONE_SECOND = 1_000;
@@ -70,11 +71,11 @@ export async function within(deadlineMs: number, what: string, check: () => Prom
   }
 }
 
-/** The backend pid of each change-listener session on `db`'s database that has run its LISTEN. */
+/** The backend pid of each change-listener session on `db`'s database that has run its LISTEN (its heartbeats come after it). */
 export async function listenerPids(db: Pick<OtherProcess, 'query'>): Promise<number[]> {
   const rows = await db.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND query LIKE 'LISTEN %' ORDER BY pid`,
-    [LISTENER_APPLICATION_NAME]);
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND (query LIKE 'LISTEN %' OR query = $2) ORDER BY pid`,
+    [LISTENER_APPLICATION_NAME, HEARTBEAT_QUERY]);
   return rows.map((r) => r.pid);
 }
 
