@@ -1,7 +1,8 @@
 /** Reading a module's migration files (sandbox/migrations/files.ts): the rule, numbering, checksums, splitting. */
 import fs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { checksumOf, MigrationFileError, readMigrations, splitStatements } from '../sandbox/migrations/files.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checksumOf, MigrationFileError, readMigrations } from '../sandbox/migrations/files.ts';
+import { loadSqlParser, parseSql } from '../sandbox/migrations/sql-statements.ts';
 import { fixtureModule } from './helpers/migration-fixtures.ts';
 
 const dirs: string[] = [];
@@ -42,21 +43,34 @@ describe('migration files', () => {
   });
 });
 
+const statementTexts = (sql: string) => {
+  const parsed = parseSql(sql);
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return parsed.statements.map((s) => s.text);
+};
+
 describe('splitting a file into statements', () => {
+  beforeAll(() => loadSqlParser());
+
   it.each([
     ['plain statements', 'SELECT 1; SELECT 2;', ['SELECT 1', 'SELECT 2']],
     ['a dollar-quoted body', 'CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ LANGUAGE plpgsql; SELECT 2;', ['CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ LANGUAGE plpgsql', 'SELECT 2']],
     ['a tagged dollar quote', "SELECT $x$;$x$; SELECT ';';", ['SELECT $x$;$x$', "SELECT ';'"]],
     ['quotes and identifiers', `SELECT 'it''s; fine'; SELECT "semi;colon" FROM t;`, ["SELECT 'it''s; fine'", 'SELECT "semi;colon" FROM t']],
     ['an escape string', "SELECT E'a\\';b'; SELECT 3;", ["SELECT E'a\\';b'", 'SELECT 3']],
-    ['nested block comments', '/* a; /* b; */ c; */ SELECT 1;', ['/* a; /* b; */ c; */ SELECT 1']],
-    ['comment-only pieces and a trailing comment', '-- header; still header\nSELECT 1;\n-- the end;\n', ['-- header; still header\nSELECT 1']],
+    ['nested block comments', '/* a; /* b; */ c; */ SELECT 1;', ['SELECT 1']],
+    ['comment-only pieces and a trailing comment', '-- header; still header\nSELECT 1;\n-- the end;\n', ['SELECT 1']],
   ])('keeps %s whole', (_what, sql, statements) => {
-    expect(splitStatements(sql).map((s) => s.trim())).toEqual(statements);
+    expect(statementTexts(sql)).toEqual(statements);
   });
 
-  it('refuses a file whose quote or comment is never closed', () => {
-    expect(() => splitStatements("SELECT 'open;", '001_x.sql')).toThrow(/001_x\.sql: .* is never closed/);
-    expect(() => splitStatements('SELECT $$ open;', '001_x.sql')).toThrow(MigrationFileError);
+  it.each([
+    ['a quote', "SELECT 1;\nSELECT 'open;", 2, 8, /unterminated quoted string/],
+    ['a dollar quote', 'SELECT $$ open;', 1, 8, /unterminated dollar-quoted string/],
+    ['a comment', 'SELECT 1; /* open', 1, 11, /unterminated \/\* comment/],
+  ])('reports %s that is never closed with its line and column', (_what, sql, line, column, message) => {
+    const parsed = parseSql(sql);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok ? undefined : parsed.error).toMatchObject({ line, column, message: expect.stringMatching(message) });
   });
 });

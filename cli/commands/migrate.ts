@@ -6,6 +6,7 @@
 import mri from 'mri';
 import { pluginIdProblem, tenantCodeProblem, UUID } from '../../rules/index.ts';
 import { TenantMirrorError } from '../../sandbox/data/tenant-mirror.ts';
+import { describeProblem, moduleFileProblems } from '../../sandbox/migrations/file-check.ts';
 import { planUp, PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations } from '../../sandbox/migrations/runner.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -17,8 +18,11 @@ import { openOperatorDatabase, type OperatorDatabase } from '../operator-databas
 export const MIGRATE_HELP = `Usage: foundation-module migrate <status|validate|up|down> [module dirs…] [options]
 
   status     what is applied and pending, per plugin and target (public + each tenant)
-  validate   check the files (names, numbering, checksums of applied files); exit 1 on a problem
-  up         apply what is pending (--dry-run: print the plan and its SQL, write nothing)
+  validate   check the files: names, numbering, checksums of applied files, and every statement
+             parsed by PostgreSQL's grammar (syntax, transaction control, psql-only commands,
+             statements that need -- migrate:no-transaction); exit 1 on a problem
+  up         apply what is pending (--dry-run: print the plan and its SQL, and what would be
+             refused; write nothing)
   down       undo the last applied file of each target (--to NNN: every file above NNN)
 
 Modules: the folders named, else the current module, else every module under examples/ or
@@ -81,11 +85,16 @@ async function run(sub: (typeof SUBCOMMANDS)[number], modules: ModuleMigrations[
   const options = { ...given, tenantDirectory: database.directory };
   if (sub === 'status' || sub === 'validate') {
     const plan = await planUp(pool, modules, options);
-    if (options.json) write(JSON.stringify({ event: sub, plan: planJson(plan) }));
+    const files = sub === 'validate' ? moduleFileProblems(modules) : [];
+    if (options.json) write(JSON.stringify({ event: sub, plan: planJson(plan), ...(sub === 'validate' ? { files } : {}) }));
     else planLines(plan, { sql: false }).forEach((line) => write(line));
     if (sub === 'status') return 0;
-    const problems = plan.work.filter((w) => w.blocked && w.blocked.reason !== 'quarantined').length + plan.unknownApplied.length;
-    if (!options.json) write(problems === 0 ? 'Valid: every applied file matches its checksum.' : `${problems} problem(s).`);
+    // A file that can't run blocks every target it is pending in: counted once, as the file.
+    const problems = plan.work.filter((w) => w.blocked && w.blocked.reason !== 'quarantined' && w.blocked.reason !== 'invalid').length + plan.unknownApplied.length + files.length;
+    if (!options.json) {
+      files.forEach((problem) => write(`INVALID ${describeProblem(problem)}`));
+      write(problems === 0 ? 'Valid: every statement of every file can run, and every applied file matches its checksum.' : `${problems} problem(s).`);
+    }
     return problems === 0 ? 0 : 1;
   }
   const output = createOutput({ json: options.json, tty: !options.json && process.stderr.isTTY === true, write });
@@ -134,12 +143,15 @@ function readOptions(args: Record<string, unknown>) {
     return value;
   };
   const resume = one('resume');
+  const from = integer('from', 1);
+  const to = integer('to', 0);
+  if (from !== undefined && to !== undefined && from > to) throw new UsageError(`--from ${from} is above --to ${to}: no file is numbered from ${from} up to ${to}. Swap them.`);
   if (resume !== undefined && !UUID.test(resume)) throw new UsageError(`--resume needs a run id (a uuid, as the summary prints it), not ${JSON.stringify(resume)}.`);
   return {
     tenants: list('tenant', (code) => (tenantCodeProblem(code) ? `is not a tenant code (it ${tenantCodeProblem(code)})` : undefined)),
     plugins: list('plugin', (id) => (pluginIdProblem(id) ? `is not a plugin id (it ${pluginIdProblem(id)})` : undefined)),
-    from: integer('from', 1),
-    to: integer('to', 0),
+    from,
+    to,
     concurrency: integer('concurrency', 1, 64),
     batch: integer('batch', 1),
     batchPauseMs: integer('pause', 0, 3_600_000),

@@ -75,7 +75,7 @@ function resultJson({ work, outcome, quarantined }: TargetResult): Record<string
   return {
     plugin: work.module.id, scope: work.target.scope, tenant: work.target.tenantCode, schema: work.target.schema,
     state: outcome.state, applied: outcome.applied,
-    ...(outcome.state !== 'done' ? { file: outcome.file, sqlState: outcome.sqlState, error: outcome.error } : {}),
+    ...(outcome.state !== 'done' ? { file: outcome.file, sqlState: outcome.sqlState, error: outcome.error, ...(outcome.statement ? { statement: outcome.statement } : {}) } : {}),
     ...(quarantined ? { quarantined } : {}),
   };
 }
@@ -101,7 +101,9 @@ function summaryLines(report: RunReport): string[] {
     lines.push(`Nothing to do: every target is up to date (${report.plan.upToDate} checked in ${seconds} s).`);
     return lines;
   }
-  lines.push(`Run ${report.runId} (${report.plan.direction}) in ${seconds} s:`);
+  lines.push(report.runId === null
+    ? `Nothing ran (${report.plan.direction}): every target with something to do is blocked (${seconds} s).`
+    : `Run ${report.runId} (${report.plan.direction}) in ${seconds} s:`);
   const rows = plugins.map((id) => {
     const of = (state: string) => report.results.filter((r) => r.work.module.id === id && r.outcome.state === state).length;
     const files = report.results.filter((r) => r.work.module.id === id).reduce((n, r) => n + r.outcome.applied.length, 0);

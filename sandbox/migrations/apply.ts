@@ -4,15 +4,19 @@
  * transaction holds the advisory lock of (plugin, schema) and re-reads the ledger under it: a
  * second runner on the same tenant waits, then finds the file done and skips it.
  *
- * Statements are sent one at a time (a Citus coordinator refuses several in one query), and the
+ * Statements are the ones file-check.ts kept (split by PostgreSQL's parser, checked before the
+ * run), sent one at a time (a Citus coordinator refuses several in one query), and the
  * search_path is set with `set_config(…, true)`, which is `SET LOCAL`: it ends with the transaction.
  */
 import type pg from 'pg';
 import { inTransaction } from '../data/database.ts';
 import { quoteIdent } from '../data/tenancy.ts';
-import { splitStatements, type MigrationFile } from './files.ts';
+import { checkedSql } from './file-check.ts';
+import type { MigrationFile } from './files.ts';
 import { recordApplied, recordedChecksum, removeApplied, type LedgerKey } from './ledger.ts';
 import { describeTarget, type MigrationTarget, type TargetWork } from './plan.ts';
+import { invalidIndexes, rebuildableIndexes, sessionLockAll, tryLock, type LockKey } from './target-locks.ts';
+import { position, type SqlStatement } from './sql-statements.ts';
 
 export interface ApplyOptions {
   /** The run's id, recorded beside each file it applied. */
@@ -25,12 +29,26 @@ export interface ApplyOptions {
 
 export type TargetOutcome =
   | { state: 'done'; applied: string[] }
-  | { state: 'failed' | 'locked'; applied: string[]; file: string; error: string; sqlState: string | null };
+  | { state: 'failed' | 'locked'; applied: string[]; file: string; error: string; sqlState: string | null; statement?: StatementPlace };
+
+/** Where in its file the statement that failed is: number in the file, line and column of the error. */
+export interface StatementPlace {
+  number: number;
+  line: number;
+  column: number;
+}
 
 /** Thrown inside a file's transaction when its target must stop; caught by applyTarget. */
 class TargetStop extends Error {
-  constructor(readonly state: 'failed' | 'locked', message: string, readonly sqlState: string | null = null) {
+  constructor(readonly state: 'failed' | 'locked', message: string, readonly sqlState: string | null = null, readonly statement?: StatementPlace) {
     super(message);
+  }
+}
+
+/** A statement's error, with where it happened in its file. */
+class StatementError extends Error {
+  constructor(override readonly cause: unknown, readonly place: StatementPlace) {
+    super((cause as Error)?.message ?? String(cause));
   }
 }
 
@@ -51,21 +69,54 @@ async function runFiles(client: pg.ClientBase, work: TargetWork, options: ApplyO
       if (await run(file)) applied.push(file.name);
     } catch (error) {
       const stop = error instanceof TargetStop ? error : asStop(error, work, file);
-      return { state: stop.state, applied, file: file.name, error: stop.message, sqlState: stop.sqlState };
+      return { state: stop.state, applied, file: file.name, error: stop.message, sqlState: stop.sqlState, ...(stop.statement ? { statement: stop.statement } : {}) };
     }
   }
   return { state: 'done', applied };
 }
 
 /** A PostgreSQL error (or a lost connection) while running `file`, as the target's stop. */
-function asStop(error: unknown, work: TargetWork, file: MigrationFile): TargetStop {
+function asStop(thrown: unknown, work: TargetWork, file: MigrationFile): TargetStop {
+  const place = thrown instanceof StatementError ? thrown.place : undefined;
+  const error = thrown instanceof StatementError ? thrown.cause : thrown;
   const { code, message } = error as { code?: string; message?: string };
   const what = `Migration ${work.target.scope}/${file.name} of plugin "${work.module.id}"`;
   const where = describeTarget(work.target);
-  // 55P03 lock_not_available: the advisory lock or a table lock did not come within lock_timeout.
+  // 55P03 lock_not_available: a table lock did not come within lock_timeout.
   if (code === '55P03') return new TargetStop('locked', `${what} waited in ${where} longer than the lock timeout for a lock (another runner, or a long transaction on its tables); nothing of it ran. Run again later.`, code);
+  const at = place ? ` at statement ${place.number} (line ${place.line}, column ${place.column})` : '';
+  // 25001 active_sql_transaction: e.g. CREATE INDEX CONCURRENTLY reached through a function.
+  const hint = code === '25001' ? ' Such a statement must run outside a transaction: put `-- migrate:no-transaction` on the file\'s first line.' : '';
   const undone = file.noTransaction ? 'It ran outside a transaction: statements before the failing one stay, and run again next time.' : 'It was rolled back.';
-  return new TargetStop('failed', `${what} failed in ${where}: ${message ?? String(error)}. ${undone}`, typeof code === 'string' ? code : null);
+  return new TargetStop('failed', `${what} failed in ${where}${at}: ${message ?? String(error)}.${hint} ${undone}`, typeof code === 'string' ? code : null, place);
+}
+
+/**
+ * Sends the statements one by one. A failing one is named by its number and by the line and
+ * column PostgreSQL's error position points at (else the statement's own).
+ */
+async function runStatements(client: pg.ClientBase, sql: string, statements: SqlStatement[]): Promise<void> {
+  for (const statement of statements) {
+    try {
+      await client.query(statement.text);
+    } catch (error) {
+      const at = Number((error as { position?: string }).position);
+      const place = Number.isInteger(at) && at > 0 ? position(sql, statement.offset + at - 1) : statement;
+      throw new StatementError(error, { number: statement.number, line: place.line, column: place.column });
+    }
+  }
+}
+
+/** The statements of `file` to send; a file the plan should have blocked stops its target here. */
+function statementsOf(work: TargetWork, file: MigrationFile, direction: 'up' | 'down'): SqlStatement[] {
+  const { statements, problems } = checkedSql(file, work.target.scope, direction);
+  const problem = problems[0];
+  if (problem) throw new TargetStop('failed', `Migration ${work.target.scope}/${direction === 'up' ? file.name : downName(file)} of plugin "${work.module.id}" can't run (line ${problem.line}, column ${problem.column}): ${problem.message}. Nothing of it ran.`);
+  return statements;
+}
+
+function downName(file: MigrationFile): string {
+  return file.name.replace(/\.sql$/, '.down.sql');
 }
 
 function ledgerKey(work: TargetWork, file: MigrationFile): LedgerKey {
@@ -87,20 +138,25 @@ async function enterTarget(client: pg.ClientBase, target: MigrationTarget, optio
   }
 }
 
-/** Takes the (plugin, schema) lock: `xact` for the transaction, else for the session. */
-async function lockTarget(client: pg.ClientBase, work: TargetWork, xact: boolean): Promise<void> {
-  const lock = xact ? 'pg_advisory_xact_lock' : 'pg_advisory_lock';
-  await client.query(`SELECT pg_catalog.${lock}(pg_catalog.hashtext($1), pg_catalog.hashtext($2))`, [work.module.id, work.target.schema]);
+function lockKey(work: TargetWork): LockKey {
+  return [work.module.id, work.target.schema];
+}
+
+/** The (plugin, schema) lock, or the target's stop when it does not come within the lock timeout. */
+async function lockTarget(client: pg.ClientBase, work: TargetWork, options: ApplyOptions, scope: 'xact' | 'session'): Promise<void> {
+  if (await tryLock(client, lockKey(work), scope, options.lockTimeoutMs)) return;
+  throw new TargetStop('locked', `Migrations of plugin "${work.module.id}" in ${describeTarget(work.target)} waited ${options.lockTimeoutMs} ms for another runner working there; nothing ran. Run again later.`, '55P03');
 }
 
 /** @returns whether the file was applied by this call (false: another runner had done it). */
 async function applyInTransaction(client: pg.ClientBase, work: TargetWork, file: MigrationFile, options: ApplyOptions): Promise<boolean> {
   return inTransaction(client, async () => {
+    const statements = statementsOf(work, file, 'up');
     await enterTarget(client, work.target, options, true);
-    await lockTarget(client, work, true);
+    await lockTarget(client, work, options, 'xact');
     if (await alreadyApplied(client, work, file)) return false;
     const started = performance.now();
-    for (const statement of splitStatements(file.sql, file.name)) await client.query(statement);
+    await runStatements(client, file.sql, statements);
     await recordApplied(client, ledgerKey(work, file), { version: work.module.version, checksum: file.checksum, runId: options.runId, executionMs: Math.round(performance.now() - started) });
     return true;
   });
@@ -108,33 +164,57 @@ async function applyInTransaction(client: pg.ClientBase, work: TargetWork, file:
 
 /**
  * For `-- migrate:no-transaction` files (CREATE INDEX CONCURRENTLY cannot run in a transaction):
- * each statement runs on its own, under a session lock, and the ledger row is written after the
+ * each statement runs on its own, under session locks, and the ledger row is written after the
  * last one. A run killed part-way runs the file again from the start, so such files must be
  * idempotent (`IF NOT EXISTS`).
+ *
+ * One such file runs at a time in a database: two CREATE INDEX CONCURRENTLY wait for each other's
+ * snapshots, which PostgreSQL reports as a deadlock. The locks are polled (a waiting runner holds
+ * no snapshot for a concurrent index build to wait for), and an index the file left invalid is a
+ * failure: an interrupted build leaves one that `IF NOT EXISTS` would then skip for ever, so the
+ * next run drops it before building it again.
  */
 async function applyOutsideTransaction(client: pg.ClientBase, work: TargetWork, file: MigrationFile, options: ApplyOptions): Promise<boolean> {
+  const statements = statementsOf(work, file, 'up');
   await client.query('SELECT pg_catalog.set_config(\'lock_timeout\', $1, false)', [`${options.lockTimeoutMs}ms`]);
-  await lockTarget(client, work, false);
+  await tryLock(client, NO_TRANSACTION_FILES, 'session', Number.POSITIVE_INFINITY);
   try {
+    await lockTarget(client, work, options, 'session');
     if (await alreadyApplied(client, work, file)) return false;
     await enterTarget(client, work.target, options, false);
+    for (const index of await rebuildableIndexes(client, work.target.schema, statements)) {
+      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(work.target.schema)}.${quoteIdent(index)}`);
+    }
+    const invalidBefore = new Set(await invalidIndexes(client, work.target.schema));
     const started = performance.now();
-    for (const statement of splitStatements(file.sql, file.name)) await client.query(statement);
+    let failure: unknown;
+    await runStatements(client, file.sql, statements).catch((error: unknown) => { failure = error; });
+    const left = (await invalidIndexes(client, work.target.schema).catch(() => [])).filter((name) => !invalidBefore.has(name));
+    if (left.length > 0) {
+      const names = left.map((name) => `${work.target.schema}.${name}`).join(', ');
+      const cause = failure === undefined ? undefined : asStop(failure, work, file);
+      throw new TargetStop('failed', `${cause ? `${cause.message} ` : ''}Migration ${work.target.scope}/${file.name} of plugin "${work.module.id}" left ${left.length === 1 ? 'an invalid index' : 'invalid indexes'} in ${describeTarget(work.target)} (${names}): an index build was interrupted, so the file is not recorded. The next run drops ${left.length === 1 ? 'it' : 'them'} and builds again; to drop by hand: DROP INDEX CONCURRENTLY ${names};`, cause?.sqlState ?? null, cause?.statement);
+    }
+    if (failure !== undefined) throw failure;
     await recordApplied(client, ledgerKey(work, file), { version: work.module.version, checksum: file.checksum, runId: options.runId, executionMs: Math.round(performance.now() - started) });
     return true;
   } finally {
     // The connection goes back to a pool: it must carry none of this session's settings or locks.
-    await client.query('RESET search_path; RESET lock_timeout; RESET statement_timeout; SELECT pg_catalog.pg_advisory_unlock_all()');
+    await client.query(`RESET search_path; RESET lock_timeout; RESET statement_timeout; ${sessionLockAll}`);
   }
 }
 
+/** Held while a no-transaction file runs: one at a time in a database. */
+const NO_TRANSACTION_FILES: LockKey = ['foundation-module', 'no-transaction migrations'];
+
 async function undoInTransaction(client: pg.ClientBase, work: TargetWork, file: MigrationFile, options: ApplyOptions): Promise<boolean> {
   return inTransaction(client, async () => {
+    const statements = statementsOf(work, file, 'down');
     await enterTarget(client, work.target, options, true);
-    await lockTarget(client, work, true);
+    await lockTarget(client, work, options, 'xact');
     const recorded = await recordedChecksum(client, ledgerKey(work, file));
     if (recorded === null) return false; // another runner undid it
-    for (const statement of splitStatements(file.down!, file.name.replace(/\.sql$/, '.down.sql'))) await client.query(statement);
+    await runStatements(client, file.down!, statements);
     await removeApplied(client, ledgerKey(work, file));
     return true;
   });

@@ -3,12 +3,12 @@
  * `migrations/public/*.sql` run once per database, `migrations/tenant/*.sql` once in every tenant
  * schema, in the order of their numbers (rules/migration-file.ts). Numbers start at 1 and have no
  * gaps or duplicates, so a file that went missing in a merge is noticed. `NNN_name.down.sql`
- * undoes `NNN_name.sql`; it is never applied going up.
+ * undoes `NNN_name.sql`; it is never applied going up. Reading a file does not parse it: the
+ * statements are parsed when a plan needs them (file-check.ts).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { nonEmptyStatements, parseSplits } from 'postgres-semicolons';
 import { MIGRATION_FILE_RULE, parseMigrationFileName } from '../../rules/index.ts';
 import { SandboxStartError } from '../errors.ts';
 
@@ -40,35 +40,6 @@ export class MigrationFileError extends SandboxStartError {
 
 export function checksumOf(text: string): string {
   return createHash(CHECKSUM_ALGORITHM).update(text.replaceAll('\r\n', '\n')).digest('hex');
-}
-
-/**
- * The statements of a file, one by one, split by a parser that knows strings, quoted identifiers,
- * dollar quotes and (nested) comments. Sent one at a time: a coordinator such as Citus refuses
- * several commands in one query.
- */
-export function splitStatements(sql: string, file = 'the migration'): string[] {
-  const { positions, unterminated } = parseSplits(sql, true);
-  if (unterminated) throw new MigrationFileError(`${file}: ${unterminated} is never closed, so the file can't be split into statements.`);
-  // Statements holding only comments (a header, the no-transaction line) are not sent.
-  return nonEmptyStatements(sql, positions).filter((statement) => /\S/.test(stripComments(statement)));
-}
-
-function stripComments(statement: string): string {
-  const { positions } = parseSplits(statement, true);
-  return positionsToText(statement, positions);
-}
-
-function positionsToText(sql: string, positions: (number | [number, number])[]): string {
-  let text = '';
-  let at = 0;
-  for (const position of positions) {
-    if (Array.isArray(position)) {
-      text += sql.slice(at, position[0]);
-      at = position[1];
-    }
-  }
-  return text + sql.slice(at);
 }
 
 /** The up migrations of one scope of a module, in order, each with its down twin if any. */

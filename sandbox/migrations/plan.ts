@@ -6,8 +6,10 @@
 import type pg from 'pg';
 import { KIT_TENANT_TABLE, tenantRowsSql, type TenantDirectory } from '../../foundation-lib/tenant-directory.ts';
 import { readStaticMeta } from '../plugins/static-meta.ts';
+import { checkedSql } from './file-check.ts';
 import { MIGRATION_SCOPES, readMigrations, type MigrationFile, type MigrationScope } from './files.ts';
 import { readLedgerDiff, type ExpectedFile, type UnknownApplied } from './ledger.ts';
+import { loadSqlParser } from './sql-statements.ts';
 
 /** A module as the runner sees it: its static meta and its files, no code run. */
 export interface ModuleMigrations {
@@ -37,7 +39,7 @@ export function describeTarget(target: MigrationTarget): string {
   return target.tenantCode ? `tenant ${target.tenantCode} (schema ${target.schema})` : 'the public schema';
 }
 
-export type BlockReason = 'changed' | 'schema-missing' | 'quarantined' | 'no-down' | 'out-of-order';
+export type BlockReason = 'changed' | 'schema-missing' | 'quarantined' | 'no-down' | 'out-of-order' | 'invalid';
 
 export interface TargetWork {
   module: ModuleMigrations;
@@ -81,6 +83,7 @@ export interface PlanOptions {
 
 export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrations[], options: PlanOptions = {}): Promise<MigrationPlan> {
   const chosen = selectModules(modules, options.plugins);
+  await loadSqlParser();
   const expected: ExpectedFile[] = chosen.flatMap((m) => MIGRATION_SCOPES.flatMap((scope) => m.files[scope].map((file) => ({
     pluginId: m.id, scope, name: file.name, number: file.number, checksum: file.checksum,
   }))));
@@ -123,6 +126,8 @@ export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrati
     } else if (options.from !== undefined && inRange.some((f) => f.number < options.from!)) {
       const first = inRange.find((f) => f.number < options.from!)!;
       blocked = { reason: 'out-of-order', message: `${first.name} of plugin "${module.id}" is pending in ${where}, before --from ${options.from}: migrations run in order. Run without --from, or with a lower one.` };
+    } else {
+      blocked = unrunnable(module, target, inRange, 'up');
     }
     const files = inRange.filter((f) => options.from === undefined || f.number >= options.from || blocked);
     if (files.length > 0 || blocked) work.push({ module, target, files, ...(blocked ? { blocked } : {}) });
@@ -138,6 +143,7 @@ export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrati
 
 export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigrations[], options: PlanOptions = {}): Promise<MigrationPlan> {
   const chosen = selectModules(modules, options.plugins);
+  await loadSqlParser();
   const { rows } = await db.query<{ plugin_id: string; scope: MigrationScope; tenant_id: string | null; code: string | null; schema_name: string; names: string[]; checksums: string[] }>(
     `SELECT m.plugin_id, m.scope::text AS scope, m.tenant_id::text, t.code, coalesce(t.schema_name, 'public') AS schema_name,
             array_agg(m.name ORDER BY m.id DESC) AS names, array_agg(m.checksum ORDER BY m.id DESC) AS checksums
@@ -166,12 +172,27 @@ export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigra
         ? { reason: 'changed' as const, message: `Migration ${target.scope}/${changed.name} of plugin "${module.id}" was changed after it ran in ${where}: recorded sha256 ${changed.checksum}, file now ${changed.file!.checksum}. Nothing is undone there.` }
         : noDown
           ? { reason: 'no-down' as const, message: `${noDown.name} of plugin "${module.id}" has no ${noDown.name.replace(/\.sql$/, '.down.sql')}: it can't be undone. Write one, or undo it by hand.` }
-          : undefined;
+          : unrunnable(module, target, undo.flatMap((a) => (a.file ? [a.file] : [])), 'down');
     work.push({ module, target, files: undo.flatMap((a) => (a.file ? [a.file] : [])), ...(blocked ? { blocked } : {}) });
   }
   // Tenants before public: the reverse of up.
   work.sort((a, b) => (a.target.scope === b.target.scope ? (a.target.tenantCode ?? '').localeCompare(b.target.tenantCode ?? '') : a.target.scope === 'tenant' ? -1 : 1));
   return { direction: 'down', ledger: true, work, tenants: [], upToDate: 0, uninstalled: 0, unknownApplied: [] };
+}
+
+/** The first file of `files` that the runner would refuse to send (file-check.ts), as the target's block. */
+function unrunnable(module: ModuleMigrations, target: MigrationTarget, files: MigrationFile[], direction: 'up' | 'down'): TargetWork['blocked'] {
+  for (const file of files) {
+    const [problem, ...more] = checkedSql(file, target.scope, direction).problems;
+    if (!problem) continue;
+    const name = direction === 'up' ? file.name : file.name.replace(/\.sql$/, '.down.sql');
+    const others = more.length > 0 ? ` (and ${more.length} more problem(s): \`foundation-module migrate validate\` lists them)` : '';
+    return {
+      reason: 'invalid',
+      message: `${target.scope}/${name} of plugin "${module.id}" can't run, line ${problem.line}, column ${problem.column}: ${problem.message}${others}. Nothing runs in ${describeTarget(target)} until it is fixed.`,
+    };
+  }
+  return undefined;
 }
 
 function selectModules(modules: ModuleMigrations[], plugins: string[] | undefined): ModuleMigrations[] {
