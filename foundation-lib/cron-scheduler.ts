@@ -3,14 +3,16 @@
  * is checked when registered; jobs run only once the scheduler is started (the dev server starts
  * it, a foundation's adapter at its first job; tests call `runAll`).
  *
- * Each tick runs the job once per tenant where its plugin is enabled, with that tenant in scope.
- * A job never overlaps itself in a process (croner `protect`), and of several processes on one
- * database only one runs it: the one holding its advisory lock (run-locks.ts). A job that throws
- * is logged with plugin and tenant, and the other tenants run.
+ * Each tick runs the job once per tenant where its plugin is enabled and its migrations have all
+ * run, with that tenant in scope. A job never overlaps itself in a process (croner `protect`); of
+ * several processes on one database, the one holding its advisory lock runs its ticks, and each
+ * run in a tenant first claims the (job, tenant) for as long as it runs, so two runs there never
+ * overlap even when a lock's session is lost (run-locks.ts, run-leases.ts). A job that throws is
+ * logged with plugin and tenant, and the other tenants run.
  */
 import { Cron } from 'croner';
 import type { CronCapability, CronJob } from 'create-foundation-module/contract';
-import { createRunLocks, jobLockKey, type RunLocks, type RunLocksOptions } from './run-locks.ts';
+import { createRunLocks, jobLockKey, type JobName, type RunLocks, type RunLocksOptions } from './run-locks.ts';
 
 /** What running jobs needs of the host: the tenants, and which of them have the plugin on. */
 export interface CronHost {
@@ -20,7 +22,12 @@ export interface CronHost {
   isEnabled(pluginId: string, tenantId: string | null): boolean | Promise<boolean>;
   /** Runs one tenant's job with that tenant in scope (log lines, events). @default runs it as is */
   inScope?(tenantId: string, run: () => Promise<void>): Promise<void>;
-  /** The connection that holds the run locks, one of its own outside the pool. Without it, no lock is taken (one process only). */
+  /**
+   * Of `tenantIds`, those where every migration of the plugin has run (migration-readiness.ts
+   * answers it from the ledger); jobs skip the others until then, quietly. @default every tenant
+   */
+  migratedTenants?(pluginId: string, tenantIds: string[]): Promise<ReadonlySet<string>>;
+  /** The connection that holds the run locks and claims, one of its own outside the pool. Without it, none is taken (one process only). */
   locks?: RunLocksOptions;
   /** Timers that don't keep the process alive (a foundation's HTTP server does). @default false */
   unref?: boolean;
@@ -33,9 +40,9 @@ export interface CronScheduler {
   forPlugin(pluginId: string): CronCapability;
   /** Starts every registered job's schedule (and those registered later). */
   start(): void;
-  /** Runs every registered job once now, in each enabled tenant, in order, without the lock (tests, manual runs). */
+  /** Runs every registered job once now, in each enabled and migrated tenant, in order, without lock or claim (tests, manual runs). */
   runAll(): Promise<void>;
-  /** Stops the schedules, waits (a few seconds at most) for runs under way, and lets the locks go. */
+  /** Stops the schedules, waits (a few seconds at most) for runs under way, and lets the locks go (a run still under way keeps its claim until it ends). */
   stop(): Promise<void>;
 }
 
@@ -51,12 +58,15 @@ interface Entry {
   job: CronJob;
   /** Names the job across processes: the same code registers its jobs in the same order. */
   lockKey: number;
+  name: JobName;
   cron?: Cron;
 }
 
 export function createCronScheduler(logger: CronLogger, host?: CronHost): CronScheduler {
   const entries: Entry[] = [];
   const running = new Set<Promise<void>>();
+  /** `plugin\0tenant` of tenants skipped for pending migrations, said once until they are migrated. */
+  const waiting = new Set<string>();
   let locks: RunLocks | undefined;
   let started = false;
 
@@ -65,14 +75,30 @@ export function createCronScheduler(logger: CronLogger, host?: CronHost): CronSc
     return host;
   }
 
-  async function runInTenants(entry: Entry, scheduledAt: Date): Promise<void> {
+  /** Whether the tenant's migrations of the plugin have all run; a tenant found waiting is said once (warn), not at every tick. */
+  function migrated(pluginId: string, tenantId: string, ready: ReadonlySet<string> | undefined): boolean {
+    const key = `${pluginId}\0${tenantId}`;
+    if (!ready || ready.has(tenantId)) {
+      waiting.delete(key);
+      return true;
+    }
+    if (!waiting.has(key)) {
+      waiting.add(key);
+      logger.warn({ pluginId, tenantId }, 'cron jobs of this plugin wait in this tenant until its migrations there have run (foundation-module migrate up)');
+    }
+    return false;
+  }
+
+  async function runInTenants(entry: Entry, scheduledAt: Date, claim: RunLocks['claim'] | undefined): Promise<void> {
     const host = needHost();
     let tenantIds;
+    let ready;
     try {
       if (!(await host.isEnabled(entry.pluginId, null))) return;
       tenantIds = await host.listTenants();
+      ready = await host.migratedTenants?.(entry.pluginId, tenantIds);
     } catch (error) {
-      logger.error({ err: error, pluginId: entry.pluginId, cron: entry.spec }, 'cron tick skipped: the tenants could not be listed');
+      logger.error({ err: error, pluginId: entry.pluginId, cron: entry.spec }, 'cron tick skipped: the tenants or their migrations could not be read');
       return;
     }
     const inScope = host.inScope ?? ((_tenantId: string, run: () => Promise<void>) => run());
@@ -80,7 +106,15 @@ export function createCronScheduler(logger: CronLogger, host?: CronHost): CronSc
       await inScope(tenantId, async () => {
         try {
           if (!(await host.isEnabled(entry.pluginId, tenantId))) return;
-          await entry.job({ tenantId, scheduledAt });
+          if (!migrated(entry.pluginId, tenantId, ready)) return;
+          // Claimed for as long as it runs: no other process starts it here meanwhile, nor this tick again.
+          const lease = claim ? await claim(entry.name, tenantId, scheduledAt) : undefined;
+          if (claim && !lease) return;
+          try {
+            await entry.job({ tenantId, scheduledAt });
+          } finally {
+            await lease?.release();
+          }
         } catch (error) {
           logger.error({ err: error, pluginId: entry.pluginId, tenantId, cron: entry.spec }, 'cron job failed');
         }
@@ -91,7 +125,7 @@ export function createCronScheduler(logger: CronLogger, host?: CronHost): CronSc
   async function tick(entry: Entry, scheduledAt: Date): Promise<void> {
     try {
       if (locks && !(await locks.holds(entry.lockKey))) return; // another process runs this job
-      await runInTenants(entry, scheduledAt);
+      await runInTenants(entry, scheduledAt, locks?.claim);
     } catch (error) {
       logger.error({ err: error, pluginId: entry.pluginId, cron: entry.spec }, 'cron tick failed');
     }
@@ -115,7 +149,8 @@ export function createCronScheduler(logger: CronLogger, host?: CronHost): CronSc
           const problem = specProblem(spec);
           if (problem) throw new Error(`Plugin "${pluginId}" registered cron spec ${JSON.stringify(spec)}, which is invalid: ${problem}`);
           if (typeof job !== 'function') throw new TypeError(`Plugin "${pluginId}" registered cron spec "${spec}" with a job that is not a function.`);
-          const entry: Entry = { pluginId, spec, job, lockKey: jobLockKey(pluginId, registered++, spec) };
+          const index = registered++;
+          const entry: Entry = { pluginId, spec, job, lockKey: jobLockKey(pluginId, index, spec), name: { pluginId, job: `${index} ${spec}` } };
           entries.push(entry);
           if (started) schedule(entry);
         },
@@ -129,7 +164,7 @@ export function createCronScheduler(logger: CronLogger, host?: CronHost): CronSc
       entries.forEach(schedule);
     },
     async runAll() {
-      for (const entry of entries) await runInTenants(entry, new Date());
+      for (const entry of entries) await runInTenants(entry, new Date(), undefined);
     },
     async stop() {
       started = false;

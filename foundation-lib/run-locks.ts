@@ -1,37 +1,43 @@
 /**
- * Which process runs a cron job when several share a database: the one holding the job's
- * session-level advisory lock, taken with pg_try_advisory_lock on a connection of its own and kept
- * while that connection lives. A lock per tick would not do: a process whose clock or timer runs a
- * few milliseconds late would find the first one's lock already let go, and run the tick again.
+ * Cron across several processes on one database. Two things are decided here:
  *
- * Each tick asks the server whether this session still holds the lock (and takes it when free),
- * so a lost connection, and with it the lock, is noticed before the job runs, not after. When the
- * holder stops or its connection ends, the next tick of another process takes the job over.
+ * - Which process runs a job's ticks: the one holding the job's session-level advisory lock, taken
+ *   with pg_try_advisory_lock on cron's own session (cron-session.ts) and kept while that session
+ *   lives. Each tick asks the server whether this session still holds it (and takes it when free);
+ *   when the holder stops or its session ends, the next tick of another process takes the job over.
+ *   A lock per tick would not do: a process whose timer runs a few milliseconds late would find the
+ *   first one's lock let go, and run the tick again.
+ * - Whether a run may start in a tenant: its claim (run-leases.ts). The lock alone can't promise
+ *   that runs never overlap: it goes with its session, and a session may be terminated while the
+ *   job runs on; the claim is a row the running process keeps renewing until the run ends.
  *
  * Shared by the sandbox and, vendored, by a foundation's adapter: imports only pg and Node.
  */
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import { createCronSession, type CronSessionOptions } from './cron-session.ts';
+import { createRunLeases, type JobName, type RunLease } from './run-leases.ts';
 
 /** Where a lost lock connection is reported: pino-style `(fields, message)`. */
 export interface LockLogger {
   warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
 }
 
-export interface RunLocksOptions {
-  /** Where to connect (the pool's own settings: the same database, user and timeouts). */
-  connection: pg.ClientConfig;
-  /** How the lock session shows in pg_stat_activity. @default 'foundation-sandbox-cron' */
-  applicationName?: string;
-  /** The session does not keep the process alive (a foundation that never stops its jobs still exits). @default false */
-  unref?: boolean;
+export interface RunLocksOptions extends CronSessionOptions {
+  /** How long a run's claim lasts unless renewed (it is, every third of it, while the run goes on). @default 30000 */
+  leaseMs?: number;
 }
 
 export interface RunLocks {
   /** Whether this process holds (or has just taken) the lock `key`; false when another does, or the database is out of reach. */
   holds(key: number): Promise<boolean>;
+  /** Claims a run of the job in the tenant for the tick; undefined when another run holds it, the tick ran there already, or the database is out of reach. */
+  claim(job: JobName, tenantId: string, tick: Date): Promise<RunLease | undefined>;
+  /** Lets the locks go at once; the session ends when the runs under way have let their claims go. */
   close(): Promise<void>;
 }
+
+export type { JobName, RunLease } from './run-leases.ts';
 
 /**
  * The first key of the two-int4 advisory lock form, which PostgreSQL keeps apart from the bigint
@@ -51,54 +57,48 @@ const HOLD = `SELECT CASE
   THEN true
   ELSE pg_try_advisory_lock($1::int4, $2::int4) END AS held`;
 
-export function createRunLocks({ connection, applicationName = 'foundation-sandbox-cron', unref = false }: RunLocksOptions, logger: LockLogger): RunLocks {
-  let session: Promise<pg.Client> | undefined;
+export function createRunLocks({ leaseMs, ...sessionOptions }: RunLocksOptions, logger: LockLogger): RunLocks {
+  const session = createCronSession(sessionOptions);
+  const leases = createRunLeases(session, logger, leaseMs);
   let closed = false;
   let warned = false;
 
-  function connect(): Promise<pg.Client> {
-    if (session) return session;
-    const client = new pg.Client({ ...connection, application_name: applicationName });
-    // The locks go with the session: a broken one is dropped, and the next tick connects again.
-    const drop = () => {
-      if (session === attempt) session = undefined;
-      client.end().catch(() => {});
-    };
-    client.on('error', drop);
-    client.on('end', drop);
-    const attempt = client.connect().then(() => {
-      // pg has no option for it: its socket, unref'd, leaves the process free to exit when nothing else runs.
-      if (unref) (client as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
-      return client;
-    }, (error: unknown) => {
-      drop();
-      throw error;
-    });
-    session = attempt;
-    return attempt;
+  /** Said once until the database answers again: a tick or a tenant at a time would flood the log. */
+  function unreachable(error: unknown): undefined {
+    if (!warned) logger.warn({ err: error }, 'cron: its own connection to the database failed; jobs wait until it is back');
+    warned = true;
+    return undefined;
   }
 
   return {
     async holds(key) {
       if (closed) return false;
       try {
-        const client = await connect();
-        const { rows } = await client.query<{ held: boolean }>(HOLD, [CRON_LOCK_SPACE, key]);
+        const { rows } = await session.query<{ held: boolean }>(HOLD, [CRON_LOCK_SPACE, key]);
         warned = false;
         return rows[0]?.held === true;
       } catch (error) {
-        if (!warned) logger.warn({ err: error }, 'cron: the connection holding the run locks failed; jobs wait until it is back');
-        warned = true;
+        unreachable(error);
         return false;
+      }
+    },
+    async claim(job, tenantId, tick) {
+      if (closed) return undefined;
+      try {
+        const lease = await leases.claim(job, tenantId, tick);
+        warned = false;
+        return lease;
+      } catch (error) {
+        return unreachable(error);
       }
     },
     async close() {
       closed = true;
-      const current = session;
-      session = undefined;
-      const client = await current?.catch(() => undefined);
-      // Ending the session lets its locks go: another process takes the jobs over at its next tick.
-      await client?.end().catch(() => {});
+      if (!leases.busy()) return session.end(); // the locks go with the session
+      // The locks go now, so another process takes the jobs over at its next tick; runs still under
+      // way here keep their claims (renewed on this session) until they end.
+      await session.query('SELECT pg_advisory_unlock_all()').catch(() => {});
+      void leases.close().then(() => session.end());
     },
   };
 }

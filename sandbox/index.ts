@@ -6,7 +6,7 @@ import type express from 'express';
 import type pg from 'pg';
 import { bootstrap, type BootstrapReport } from './bootstrap.ts';
 import { createCronScheduler, type CronScheduler } from '../foundation-lib/cron-scheduler.ts';
-import { inScope } from './plugins/scope.ts';
+import { sandboxCronHost } from './plugins/cron-host.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './data/database.ts';
 import { createEventBus } from './plugins/events.ts';
 import { createHttpApp } from './http/app.ts';
@@ -159,16 +159,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     };
     const rbac = createRbac({ pool, permissions: access.permissions, onWrite: access.forget });
     const identity = createIdentity({ pool, tenancy, jwtSecret, devHeaders: devIdentityHeaders, users: access.users });
-    // Cron's run locks live on a connection of its own (the pool's settings), opened only when cron starts.
-    const cron = createCronScheduler(logger, {
-      listTenants: async () => (await tenancy.list()).map((tenant) => tenant.id),
-      isEnabled: (pluginId, tenantId) => {
-        const answer = enablement.check(pluginId, tenantId);
-        return tenantId === null ? answer.global : answer.global && answer.tenant === true;
-      },
-      inScope: (tenantId, run) => inScope({ tenantId, requestId: undefined }, run),
-      locks: { connection: { ...(pool.options as pg.ClientConfig) } },
-    });
+    const cron = createCronScheduler(logger, sandboxCronHost({ pool, tenancy, enablement, plugins }));
     const services = { pool, tenancy, rbac, events: createEventBus(logger), cron, logger };
     const mounted = [];
     for (const plugin of plugins) {

@@ -31,6 +31,9 @@ const LIBRARY: Record<string, string> = {
   'test-host.ts': 'foundation-lib/test-host.ts',
   'cron-scheduler.ts': 'foundation-lib/cron-scheduler.ts',
   'run-locks.ts': 'foundation-lib/run-locks.ts',
+  'run-leases.ts': 'foundation-lib/run-leases.ts',
+  'cron-session.ts': 'foundation-lib/cron-session.ts',
+  'migration-readiness.ts': 'foundation-lib/migration-readiness.ts',
 };
 
 /** What the library needs at run time in a foundation (the kit's package.json, `foundationModule.libraryDependencies`). */
