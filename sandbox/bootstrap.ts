@@ -30,6 +30,8 @@ export interface BootstrapOptions {
   logger: Logger;
   /** Create the dev tenants and users. @default true */
   seedDevData?: boolean;
+  /** With `seedDevData`: the dev admin's role in every tenant, not only the dev tenants (dev-seed.ts). @default true */
+  devRolesInEveryTenant?: boolean;
 }
 
 export interface BootstrapReport {
@@ -39,7 +41,7 @@ export interface BootstrapReport {
   skipped: { tenant: string; schema: string; reason: string }[];
 }
 
-export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: seed = true }: BootstrapOptions): Promise<BootstrapReport> {
+export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: seed = true, devRolesInEveryTenant = true }: BootstrapOptions): Promise<BootstrapReport> {
   const lock = await pool.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK_KEY.toString()]);
@@ -52,7 +54,7 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
       });
       // Before the seed: the dev admin is granted the whole catalog, the host's permissions included.
       const keptOfHost = await recordHostPermissions(lock);
-      if (seed) await seedDevData(lock);
+      if (seed) await seedDevData(lock, { everyTenant: devRolesInEveryTenant });
       return [...keptOfPlugins, ...keptOfHost];
     }, { deadlockRetries: 5 });
     for (const permission of kept) logger.warn({ keptPermission: permission }, keptPermissionMessage(permission));

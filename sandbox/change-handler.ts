@@ -1,13 +1,14 @@
 /**
  * What a change another process made does in this sandbox (data/change-listener.ts receives it):
  * tenants, users and permission sets forgotten from their caches, plugin enablement re-read, and
- * tenants created elsewhere taken on: migrated and enabled for this sandbox's plugins, as the
- * bootstrap does at start.
+ * tenants created elsewhere taken on: the dev admin's role given there (with dev data), migrated
+ * and enabled for this sandbox's plugins, as the bootstrap does at start.
  */
 import type pg from 'pg';
 import { isUuid } from '../rules/index.ts';
 import type { Change } from './data/changes.ts';
 import { inTransaction } from './data/database.ts';
+import { DEV_USERS, grantDevRoles } from './data/dev-seed.ts';
 import type { Tenancy } from './data/tenancy.ts';
 import type { AccessCaches } from './access/access-caches.ts';
 import type { Logger } from './logger.ts';
@@ -29,6 +30,11 @@ export interface ChangeHandlerOptions {
   access?: Pick<AccessCaches, 'forget'>;
   plugins: LoadedPlugin[];
   logger: Logger;
+  /**
+   * Give the dev admin its role in each tenant taken on, as the bootstrap does in every tenant
+   * (data/dev-seed.ts): a sandbox with dev data and dev identity. @default false
+   */
+  grantDevRoles?: boolean;
 }
 
 export interface ChangeHandler {
@@ -46,7 +52,7 @@ export interface ChangeHandler {
   close(): Promise<void>;
 }
 
-export function createChangeHandler({ pool, tenancy, enablement, access, plugins, logger }: ChangeHandlerOptions): ChangeHandler {
+export function createChangeHandler({ pool, tenancy, enablement, access, plugins, logger, grantDevRoles: devRoles = false }: ChangeHandlerOptions): ChangeHandler {
   const modules: ModuleMigrations[] = plugins.map(({ meta, dir }) => ({
     id: meta.id, version: meta.version, api: meta.api, dir, files: { public: readMigrations(dir, 'public'), tenant: readMigrations(dir, 'tenant') },
   }));
@@ -109,6 +115,8 @@ export function createChangeHandler({ pool, tenancy, enablement, access, plugins
   async function takeOn(tenantIds: string[]): Promise<void> {
     const { rows: tenants } = await pool.query<{ id: string; code: string }>(
       'SELECT id::text AS id, code FROM public.sys_tenant WHERE id = ANY($1::uuid[]) ORDER BY code', [tenantIds]);
+    // First, and whatever the migrations do: the dev identities work in every tenant the shell lists.
+    if (devRoles && tenants.length > 0 && !closed) await grantDevRolesIn(tenants);
     // A plugin uninstalled by another process stays uninstalled: the runner would record it anew.
     const installed = plugins.filter((p) => enablement.installed(p.meta.id));
     if (tenants.length === 0 || installed.length === 0 || closed) return;
@@ -155,6 +163,18 @@ export function createChangeHandler({ pool, tenancy, enablement, access, plugins
     for (const id of ids) failed.delete(id);
     await enablement.refresh(installed.map((p) => p.meta.id));
     logger.info({ tenants: ok.map((t) => t.code), plugins: installed.map((p) => p.meta.id) }, `took on ${ok.length} tenant(s) created by another process: migrated and enabled`);
+  }
+
+  async function grantDevRolesIn(tenants: { id: string; code: string }[]): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await inTransaction(client, () => grantDevRoles(client, tenants.map((t) => t.id)));
+    } finally {
+      client.release();
+    }
+    // The role tables notify too, but this sandbox's next request must not wait for that round trip.
+    access?.forget({ tenantIds: tenants.map((t) => t.id) });
+    logger.info({ tenants: tenants.map((t) => t.code) }, `gave ${DEV_USERS.admin.email} its role in ${tenants.length} tenant(s) created by another process`);
   }
 
   return {

@@ -132,12 +132,14 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   try {
     const { pool } = database;
     const tenancy = createTenancy({ pool, hintKnownTenants: devIdentityHeaders });
-    const bootstrapReport = await bootstrap({ pool, tenancy, plugins, logger, seedDevData });
+    // A dev setup (dev data, dev identity): the dev admin holds its role in every tenant, dev or not.
+    const devRolesInEveryTenant = devIdentityHeaders;
+    const bootstrapReport = await bootstrap({ pool, tenancy, plugins, logger, seedDevData, devRolesInEveryTenant });
     const enablement = createEnablementCache({ pool, pluginIds: plugins.map((p) => p.meta.id), disabledPlugins, logger });
     stopping.push(() => enablement.close());
     // Users and permission sets, shared by identity, RBAC and the change handler that keeps them true.
     const access = createAccessCaches({ pool });
-    const changes = createChangeHandler({ pool, tenancy, enablement, access, plugins, logger });
+    const changes = createChangeHandler({ pool, tenancy, enablement, access, plugins, logger, grantDevRoles: seedDevData && devRolesInEveryTenant });
     stopping.push(() => changes.close());
     // Listening before the first reading: a change committed in between is then read twice, never missed.
     if (listenForChanges) {
@@ -153,7 +155,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     await changes.start(bootstrapReport.skipped.map((s) => s.tenant));
     const refresh = () => changes.resync();
     const runBootstrap = async () => {
-      const report = await bootstrap({ pool, tenancy, plugins, logger, seedDevData });
+      const report = await bootstrap({ pool, tenancy, plugins, logger, seedDevData, devRolesInEveryTenant });
       await refresh();
       return report;
     };
