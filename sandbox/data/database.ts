@@ -7,6 +7,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded-postgres/cluster.ts';
 import { integerFromEnv } from '../env-settings.ts';
 import { SandboxStartError } from '../errors.ts';
+import { beginStatement, connectionModeFromEnv, detectConnectionMode, setTimeoutsPerTransaction, startupTimeouts, type ConnectionMode } from './connection-mode.ts';
 
 export interface DatabaseOptions {
   /** A PostgreSQL server of your own. @default process.env.DATABASE_URL, else the embedded server */
@@ -30,6 +31,13 @@ export interface DatabaseOptions {
    * @default SANDBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS, else 15000
    */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * How the two timeouts reach the sessions: `direct` in each session's startup packet, `pooled`
+   * with SET LOCAL in each transaction (behind PgBouncer and other transaction poolers, which refuse
+   * such startup parameters and share sessions); `auto` finds out on the first connection
+   * (connection-mode.ts). @default SANDBOX_CONNECTION_MODE, else 'auto'
+   */
+  connectionMode?: ConnectionMode | 'auto';
 }
 
 export interface Database {
@@ -37,6 +45,8 @@ export interface Database {
   /** Connection string (psql accepts it); undefined for a pool passed in. */
   url: string | undefined;
   kind: 'embedded' | 'external' | 'provided';
+  /** How the sandbox reaches its sessions (see `connectionMode`); undefined for a pool passed in. */
+  connectionMode: ConnectionMode | undefined;
   /** Ends the pool (unless provided) and stops the embedded server (if started). */
   close(): Promise<void>;
 }
@@ -53,8 +63,9 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     acquireTimeoutMs = integerFromEnv('SANDBOX_POOL_ACQUIRE_TIMEOUT_MS', 5_000, { min: 1 }),
     statementTimeoutMs = integerFromEnv('SANDBOX_STATEMENT_TIMEOUT_MS', 30_000),
     idleInTransactionTimeoutMs = integerFromEnv('SANDBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000),
+    connectionMode: requestedMode = connectionModeFromEnv(),
   } = options;
-  if (providedPool) return { pool: providedPool, url: undefined, kind: 'provided', close: async () => {} };
+  if (providedPool) return { pool: providedPool, url: undefined, kind: 'provided', connectionMode: undefined, close: async () => {} };
 
   let embedded: EmbeddedPostgres | undefined;
   let url = databaseUrl;
@@ -62,21 +73,20 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     embedded = await startEmbeddedPostgres({ dataDir: path.join(sandboxDir, 'postgres') });
     url = embedded.url;
   }
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: maxConnections,
-    connectionTimeoutMillis: acquireTimeoutMs,
-    // Sent in the startup packet: every session has them from its first statement, at no round trip.
-    statement_timeout: statementTimeoutMs,
-    idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
-    application_name: 'foundation-sandbox',
-  });
-  // An idle client losing its server (restart, network) must not crash the process.
-  pool.on('error', () => {});
+  const timeouts = { statementTimeoutMs, idleInTransactionTimeoutMs };
+  // Only application_name besides the login: poolers track it, and refuse parameters they don't know.
+  const connection = { connectionString: url, connectionTimeoutMillis: acquireTimeoutMs, application_name: 'foundation-sandbox' };
+  let pool: pg.Pool | undefined;
+  let connectionMode: ConnectionMode;
   try {
+    connectionMode = requestedMode === 'auto' ? await probeConnectionMode(connection) : requestedMode;
+    pool = new pg.Pool({ ...connection, max: maxConnections, ...startupTimeouts(connectionMode, timeouts) });
+    if (connectionMode === 'pooled') setTimeoutsPerTransaction(pool, timeouts);
+    // An idle client losing its server (restart, network) must not crash the process.
+    pool.on('error', () => {});
     await pool.query('SELECT 1');
   } catch (error) {
-    await pool.end().catch(() => {});
+    await pool?.end().catch(() => {});
     await embedded?.stop();
     throw new SandboxStartError(
       `Cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}. ` +
@@ -85,7 +95,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     );
   }
   return {
-    pool, url, kind: embedded ? 'embedded' : 'external',
+    pool, url, kind: embedded ? 'embedded' : 'external', connectionMode,
     close: async () => {
       // pool.end() waits for every checked-out connection; a request stuck in a query must not
       // keep the process (and the embedded server) up. Stopping the server ends such sessions.
@@ -93,6 +103,18 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
       await embedded?.stop();
     },
   };
+}
+
+/** Whether a pooler sits between the sandbox and PostgreSQL, asked on a connection of its own. */
+async function probeConnectionMode(config: pg.ClientConfig): Promise<ConnectionMode> {
+  const client = new pg.Client(config);
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await detectConnectionMode(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 /** The URL with its password hidden, for messages and logs. */
@@ -124,7 +146,7 @@ export async function inTransaction<T>(client: pg.ClientBase, run: () => Promise
 }
 
 async function transactionOnce<T>(client: pg.ClientBase, run: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
+  await client.query(beginStatement(client));
   try {
     const result = await run();
     await client.query('COMMIT');

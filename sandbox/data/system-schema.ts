@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { CHANGE_TRIGGERS } from './changes.ts';
+import { inTransaction } from './database.ts';
 
 export const SYSTEM_TABLES = [
   'sys_tenant', 'sys_user', 'sys_role', 'sys_permission', 'sys_role_permission', 'sys_user_role',
@@ -207,17 +208,19 @@ const FINGERPRINT_COMMENT = `create-foundation-module system schema ${SCHEMA_FIN
  */
 export const SYSTEM_SCHEMA_LOCK_KEY = 0x666d626f6f74n;
 
-/** ensureSystemSchema under SYSTEM_SCHEMA_LOCK_KEY, on a connection of its own. */
+/**
+ * ensureSystemSchema under SYSTEM_SCHEMA_LOCK_KEY, in a transaction of its own on a connection of
+ * its own. The lock is the transaction's: behind a transaction pooler (PgBouncer), a session-level
+ * lock would stay on whichever server connection took it, held for ever by a session nobody owns.
+ */
 export async function ensureSystemSchemaLocked(pool: pg.Pool): Promise<void> {
   if (await systemSchemaIsCurrent(pool)) return;
   const client = await pool.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [SYSTEM_SCHEMA_LOCK_KEY.toString()]);
-    try {
+    await inTransaction(client, async () => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SYSTEM_SCHEMA_LOCK_KEY.toString()]);
       await ensureSystemSchema(client);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [SYSTEM_SCHEMA_LOCK_KEY.toString()]);
-    }
+    });
   } finally {
     client.release();
   }

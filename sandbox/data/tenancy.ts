@@ -12,6 +12,7 @@ import { isUuid, schemaNameProblem, tenantCodeProblem, tenantKey, type TenantKey
 import type { TenantDb, TenantInfo } from '../contract.ts';
 import { DomainError } from '../errors.ts';
 import { createBoundedCache, type CacheStats } from '../access/bounded-cache.ts';
+import { beginStatement } from './connection-mode.ts';
 
 /** `name` when it is a valid tenant schema name (see rules/tenant.ts), else a throw naming the rule. */
 export function assertSchemaName(name: string): string {
@@ -86,8 +87,8 @@ export async function inSchemaTransaction<T>(
   client.on('error', onLost);
   let broken: Error | undefined;
   try {
-    const results = await client.query(`BEGIN; SET LOCAL search_path TO ${quoted}, public; SELECT current_schema() AS schema`) as unknown as pg.QueryResult[];
-    if (results[2]?.rows[0]?.schema !== schema) throw schemaMissing(schema, tenant);
+    const results = await client.query(`${beginStatement(client)}; SET LOCAL search_path TO ${quoted}, public; SELECT current_schema() AS schema`) as unknown as pg.QueryResult[];
+    if (results.at(-1)?.rows[0]?.schema !== schema) throw schemaMissing(schema, tenant);
     const result = await run(client);
     await client.query('COMMIT');
     return result;
