@@ -94,6 +94,7 @@ export function answerFor(error: unknown): Answer {
   if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message, details: error.details };
   const pg = postgresErrorOf(error);
   if (pg) return postgresAnswer(pg);
+  if (isConnectionFailure(error)) return UNAVAILABLE;
   // body-parser and the router mark client errors with a 4xx `status` and `expose: true` (http-errors).
   const { status, type, expose, limit } = error as { status?: unknown; type?: unknown; expose?: unknown; limit?: unknown };
   if (typeof status === 'number' && status >= 400 && status < 500 && expose !== false) {
@@ -109,8 +110,32 @@ export function answerFor(error: unknown): Answer {
   return { status: 500, code: 'INTERNAL', message: 'Something went wrong on the server; the log has the details under this requestId.' };
 }
 
+/** The database (or a service the request needs) can't be reached: worth a retry, not the client's mistake nor a bug. */
+const UNAVAILABLE: Answer = { status: 503, code: 'DATABASE_UNAVAILABLE', message: 'The database cannot be reached right now; try again shortly.', retryAfter: 5 };
+
+/** A connection that could not be made: refused, unreachable, a name that does not resolve, a connect timeout. */
+const CONNECT_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** pg's own words for a connection lost or never made (it gives them no code). */
+const PG_CONNECTION_MESSAGES = /^Connection terminated (unexpectedly|due to connection timeout)/;
+
+/**
+ * Whether `error` (or one it wraps: `cause`, an AggregateError's `errors`, as Node's connect gives
+ * for a host with two addresses) is a failure to reach a server rather than an answer from it.
+ * Socket errors count only from a connect or a name lookup: a client's own reset socket is not the database.
+ */
+export function isConnectionFailure(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 5) return false;
+  const { code, syscall, message, cause, errors } = error as { code?: unknown; syscall?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === 'string' && CONNECT_ERRNOS.has(code) && (syscall === 'connect' || syscall === 'getaddrinfo' || Array.isArray(errors))) return true;
+  if (typeof message === 'string' && PG_CONNECTION_MESSAGES.test(message)) return true;
+  if (Array.isArray(errors) && errors.some((inner) => isConnectionFailure(inner, depth + 1))) return true;
+  return isConnectionFailure(cause, depth + 1);
+}
+
 function postgresAnswer({ code, column }: PgError): Answer {
   const sqlClass = code.slice(0, 2);
+  // Class 08 (connection exception), the server shutting down or starting up, no connection slot left.
+  if (sqlClass === '08' || ['57P01', '57P02', '57P03', '53300'].includes(code)) return UNAVAILABLE;
   const field = column ? { field: column } : {};
   if (sqlClass === '22') {
     const known = SQLSTATE_ANSWERS[code] ?? { code: 'INVALID_DATA', message: 'A value was refused by the database.' };

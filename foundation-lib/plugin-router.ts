@@ -6,10 +6,13 @@
  * tenants, logger) into plugin contract 1.x for one module, and adds what the contract promises
  * where a foundation's pieces fall short:
  * - `GET /health` answers 200 without identity, before anything else on the router;
- * - a disabled plugin answers 403 `PLUGIN_DISABLED` (globally or for the caller's tenant);
+ * - a disabled plugin answers 403 `PLUGIN_DISABLED` on every other route: killed globally, with or
+ *   without identity; disabled for the caller's tenant, or for the tenant an anonymous route acts
+ *   in (`ctx.withTenantTx` and `ctx.resolveTenant` refuse a tenant where the plugin is off);
  * - a plugin may require only permissions it declares (refused when it registers);
  * - refusals and errors answer the contract's envelope `{ error: { code, message, … } }`,
- *   whatever body the foundation's own middleware writes;
+ *   whatever body the foundation's own middleware writes, and whatever way it fails (a rejected
+ *   promise, a throw, `next(error)`): 503 when a connection failed, else 500 with a requestId;
  * - a nested `db.transaction()` or `ctx.withTenantTx()` of the same tenant is a savepoint;
  * - events emitted in a tenant transaction are delivered after its commit, dropped on rollback.
  * It imports express and drizzle-orm (which the foundation and the module already have), never the kit.
@@ -33,6 +36,8 @@ export interface FoundationBindings {
   identity(req: Request): RequestIdentity | undefined;
   /** Whether the plugin is switched on, globally and for the tenant (the kill switch included). */
   isEnabled(pluginId: string, tenantId: string): boolean | Promise<boolean>;
+  /** Whether the plugin's global switch (the kill switch) is on: what a request without a tenant is judged by. */
+  isEnabledGlobally(pluginId: string): boolean | Promise<boolean>;
   /** The tenant of `{ code }` or `{ domain }`, or null. */
   resolveTenant(query: { code: string } | { domain: string }): Promise<TenantInfo | null>;
   /** The ids of the foundation's tenants: cron jobs run in each where the plugin is enabled. */
@@ -92,8 +97,7 @@ function cronScheduler(bindings: FoundationBindings): CronScheduler {
   const connection = bindings.cronLockConnection();
   scheduler = createCronScheduler(bindings.logger, {
     listTenants: () => bindings.listTenants(),
-    // The per-tenant answer includes the global switch: the global one alone is left to it.
-    isEnabled: (pluginId, tenantId) => (tenantId === null ? true : bindings.isEnabled(pluginId, tenantId)),
+    isEnabled: (pluginId, tenantId) => (tenantId === null ? bindings.isEnabledGlobally(pluginId) : bindings.isEnabled(pluginId, tenantId)),
     inScope: (tenantId, run) => currentRequest.run({ tenantId }, run),
     locks: connection ? { connection, applicationName: 'foundation-module-cron', unref: true } : undefined,
     unref: true,
@@ -109,6 +113,7 @@ const EVENT_NAME = /^[a-z][a-z0-9-]{1,39}\.[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*
 /** Builds the module's router: calls `register(ctx)` once, behind the health route, the gate and the envelope. */
 export async function createPluginRouter({ default: plugin, permissions = [] }: PluginModule, bindings: FoundationBindings): Promise<Router> {
   const pluginId = plugin.meta.id;
+  checkBindings(bindings);
   const router = express.Router();
   router.get('/health', (_req, res) => {
     res.json({ ok: true, plugin: pluginId, version: plugin.meta.version });
@@ -120,10 +125,7 @@ export async function createPluginRouter({ default: plugin, permissions = [] }: 
     currentRequest.run({ tenantId: bindings.identity(req)?.tenantId, requestId }, next);
   });
   router.use(async (req: Request, _res: Response, next: NextFunction) => {
-    const who = bindings.identity(req);
-    if (who && !(await bindings.isEnabled(pluginId, who.tenantId))) {
-      throw new HttpError(403, 'PLUGIN_DISABLED', `Plugin ${pluginId} is disabled for this tenant.`, { pluginId, tenantId: who.tenantId });
-    }
+    await refuseWhereDisabled(pluginId, bindings.identity(req)?.tenantId ?? null, bindings);
     next();
   });
   const routes = express.Router();
@@ -162,11 +164,18 @@ function contextFor(pluginId: string, declared: string[], router: Router, bindin
         return inEnvelope(bindings.requirePermission(permission), permission, bindings);
       },
     },
-    withTenantTx: (tenantId, run) => withTenantTx(bindings, tenantId, run),
-    resolveTenant(query) {
+    async withTenantTx(tenantId, run) {
+      // A nested call of the same tenant was judged with its outer one (another tenant is refused there).
+      if (!openTransaction.getStore()) await refuseWhereDisabled(pluginId, tenantId, bindings);
+      return withTenantTx(bindings, tenantId, run);
+    },
+    async resolveTenant(query) {
       const given = query && typeof query === 'object' ? (['code', 'domain'] as const).filter((key) => query[key] !== undefined) : [];
       if (given.length !== 1) throw new HttpError(400, 'INVALID_TENANT_QUERY', 'A tenant is looked up by { code } or by { domain }, exactly one of them.');
-      return bindings.resolveTenant(given[0] === 'code' ? { code: String(query.code) } : { domain: String(query.domain).toLowerCase() });
+      const tenant = await bindings.resolveTenant(given[0] === 'code' ? { code: String(query.code) } : { domain: String(query.domain).toLowerCase() });
+      // A route without identity (a webhook) acts in the tenant it looks up: the switch of that tenant applies.
+      if (tenant) await refuseWhereDisabled(pluginId, tenant.id, bindings);
+      return tenant;
     },
     config: {
       getGlobal: async <T>(key: string) => (await bindings.config.getGlobal(pluginId, key)) as T | undefined,
@@ -205,19 +214,56 @@ function contextFor(pluginId: string, declared: string[], router: Router, bindin
 }
 
 /**
+ * Refuses with 403 `PLUGIN_DISABLED` when the plugin is off where it would act: globally (the kill
+ * switch) whatever the tenant, and for `tenantId` when one is known. One lookup on the way through
+ * (the tenant's answer includes the global switch); the second only words a refusal.
+ */
+async function refuseWhereDisabled(pluginId: string, tenantId: string | null, bindings: FoundationBindings): Promise<void> {
+  const enabled = tenantId === null ? await bindings.isEnabledGlobally(pluginId) : await bindings.isEnabled(pluginId, tenantId);
+  if (enabled) return;
+  const globally = tenantId === null || !(await bindings.isEnabledGlobally(pluginId));
+  throw new HttpError(403, 'PLUGIN_DISABLED', `Plugin ${pluginId} is disabled ${globally ? 'globally' : 'for this tenant'}.`, { pluginId, tenantId });
+}
+
+/** A bindings file written before a guarantee needed its entry: refused at start, naming the entry, rather than the guarantee silently missing. */
+function checkBindings(bindings: FoundationBindings): void {
+  const missing = (['withTenantTx', 'requirePermission', 'identity', 'isEnabled', 'isEnabledGlobally', 'resolveTenant'] as const)
+    .filter((name) => typeof bindings?.[name] !== 'function');
+  if (missing.length) {
+    throw new TypeError(`src/lib/foundation-module/bindings.ts gives no ${missing.join(', ')}: each must be a function. ` +
+      'The kit\'s registries provide isEnabled and isEnabledGlobally (...kitRegistries(pool, tenantTable)); docs/vendoring.md describes each entry.');
+  }
+}
+
+/**
  * The foundation's permission middleware, with its refusal re-answered in the envelope: a body it
  * writes with a 4xx status becomes `UNAUTHENTICATED` (401) or `FORBIDDEN` (403) naming the permission.
+ * However it fails (a rejected promise, as an async middleware whose database is down; a throw;
+ * `next(error)`), the failure reaches the envelope's handler: a dropped promise would leave the
+ * request unanswered and end the process on an unhandled rejection.
  */
 function inEnvelope(middleware: RequestHandler, permission: string, bindings: FoundationBindings): RequestHandler {
   return (req, res, next) => {
     if (!bindings.identity(req)) return next(new HttpError(401, 'UNAUTHENTICATED', 'This route needs a signed-in user in a tenant.'));
     const { json, send, end } = res;
     const restore = () => Object.assign(res, { json, send, end });
+    let handedOn = false;
+    // Once only: a middleware that answers or calls next() and then fails has the failure logged, not answered twice.
+    const handOn = (error?: unknown) => {
+      restore();
+      if (handedOn) {
+        if (error !== undefined) bindings.logger.error({ err: error, permission, requestId: currentRequest.getStore()?.requestId }, 'permission middleware failed after it had let the request through');
+        return;
+      }
+      handedOn = true;
+      next(error);
+    };
+    const failed = (error: unknown) => handOn(error ?? new Error(`The permission middleware for ${permission} failed without a reason.`));
     const refuse = () => {
       restore();
       const status = res.statusCode === 401 ? 401 : 403;
       res.statusCode = 200; // the envelope's handler sets the status
-      next(status === 401 ? new HttpError(401, 'UNAUTHENTICATED', 'This route needs a signed-in user in a tenant.')
+      handOn(status === 401 ? new HttpError(401, 'UNAUTHENTICATED', 'This route needs a signed-in user in a tenant.')
         : new HttpError(403, 'FORBIDDEN', `You don't have permission ${permission}.`, { permission }));
       return res;
     };
@@ -225,11 +271,17 @@ function inEnvelope(middleware: RequestHandler, permission: string, bindings: Fo
       return res.statusCode >= 400 ? refuse() : (restore(), original.apply(res, args));
     };
     Object.assign(res, { json: intercept(json), send: intercept(send), end: intercept(end) });
-    middleware(req, res, (error?: unknown) => {
-      restore();
-      next(error);
-    });
+    try {
+      const returned: unknown = middleware(req, res, handOn);
+      if (isThenable(returned)) returned.then(undefined, failed);
+    } catch (error) {
+      failed(error);
+    }
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 async function withTenantTx<T>(bindings: FoundationBindings, tenantId: string, run: (db: TenantDb) => Promise<T>): Promise<T> {

@@ -21,7 +21,7 @@ export interface RegistryOptions {
   enablementTtlMs?: number;
 }
 
-export type KitRegistries = Pick<FoundationBindings, 'isEnabled' | 'resolveTenant' | 'config' | 'listTenants' | 'cronLockConnection'>;
+export type KitRegistries = Pick<FoundationBindings, 'isEnabled' | 'isEnabledGlobally' | 'resolveTenant' | 'config' | 'listTenants' | 'cronLockConnection'>;
 
 /** `tenantTable`: the foundation's tenant table, as the bindings declare it (checked here: only names reach SQL). */
 export function kitRegistries(pool: () => pg.Pool, tenantTable: TenantDirectory, options: RegistryOptions = {}): KitRegistries {
@@ -30,17 +30,22 @@ export function kitRegistries(pool: () => pg.Pool, tenantTable: TenantDirectory,
   const enablement = new Map<string, { enabled: boolean; until: number }>();
   const tenants = tenantRowsSql(directory);
 
+  /** `tenantId` null: the global switch (the kill switch) alone. */
+  async function cachedEnablement(pluginId: string, tenantId: string | null): Promise<boolean> {
+    // A tenant id never holds NUL, so the global key can't meet a tenant's.
+    const key = tenantId === null ? `${pluginId}\u0000\u0000global` : `${pluginId}\u0000${tenantId}`;
+    const cached = enablement.get(key);
+    if (cached && cached.until > Date.now()) return cached.enabled;
+    const enabled = await registryEnablement(pool(), pluginId, tenantId);
+    // Bounded: tenant ids come from the foundation's auth and from plugins, but one entry per (plugin, tenant) is all a foundation needs.
+    if (enablement.size > 10_000) enablement.clear();
+    enablement.set(key, { enabled, until: Date.now() + ttl });
+    return enabled;
+  }
+
   return {
-    async isEnabled(pluginId, tenantId) {
-      const key = `${pluginId}\u0000${tenantId}`;
-      const cached = enablement.get(key);
-      if (cached && cached.until > Date.now()) return cached.enabled;
-      const enabled = await registryEnablement(pool(), pluginId, tenantId);
-      // Bounded: ids come from the foundation's auth, but one entry per (plugin, tenant) is all a foundation needs.
-      if (enablement.size > 10_000) enablement.clear();
-      enablement.set(key, { enabled, until: Date.now() + ttl });
-      return enabled;
-    },
+    isEnabled: (pluginId, tenantId) => cachedEnablement(pluginId, tenantId),
+    isEnabledGlobally: (pluginId) => cachedEnablement(pluginId, null),
 
     async listTenants() {
       const { rows } = await pool().query<{ foundation_id: string }>(`SELECT foundation_id FROM (${tenants}) t ORDER BY foundation_id`);
@@ -71,9 +76,14 @@ export function kitRegistries(pool: () => pg.Pool, tenantTable: TenantDirectory,
   };
 }
 
-async function registryEnablement(db: pg.Pool, pluginId: string, tenantId: string): Promise<boolean> {
+/** On globally and, when `tenantId` is given, for that tenant; a plugin without its `sys_plugins` row (never migrated here) is off. */
+async function registryEnablement(db: pg.Pool, pluginId: string, tenantId: string | null): Promise<boolean> {
   const { rows: [registries] } = await db.query<{ present: boolean }>("SELECT to_regclass('public.sys_tenant_plugins') IS NOT NULL AS present");
   if (!registries?.present) return true;
+  if (tenantId === null) {
+    const { rows } = await db.query<{ enabled: boolean }>('SELECT enabled_global AS enabled FROM public.sys_plugins WHERE plugin_id = $1', [pluginId]);
+    return rows[0]?.enabled ?? false;
+  }
   const { rows } = await db.query<{ enabled: boolean }>(
     `SELECT p.enabled_global AND coalesce(t.enabled, false) AS enabled
        FROM public.sys_plugins p LEFT JOIN public.sys_tenant_plugins t ON t.plugin_id = p.plugin_id AND t.tenant_id = ${kitTenantIdSql('$2::text')}

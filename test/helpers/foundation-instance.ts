@@ -60,9 +60,11 @@ export interface StartOptions {
   modules: string[];
   /** A PostgreSQL server URL with the right to CREATE DATABASE. */
   serverUrl: string;
+  /** The maintainer's bindings file to place, from test/fixtures/foundation/maintainer/. @default 'bindings.ts' */
+  bindings?: string;
 }
 
-export async function startReferenceFoundation({ modules, serverUrl }: StartOptions): Promise<FoundationInstance> {
+export async function startReferenceFoundation({ modules, serverUrl, bindings }: StartOptions): Promise<FoundationInstance> {
   let database: ThrowawayDatabase | undefined;
   let pool: pg.Pool | undefined;
   let root: string | undefined;
@@ -91,7 +93,7 @@ export async function startReferenceFoundation({ modules, serverUrl }: StartOpti
       expect(added, `vendoring ${moduleDir} adds one folder to src/modules`).toHaveLength(1);
       moduleIds.push(added[0]!);
     }
-    editBindings(foundationRoot);
+    editBindings(foundationRoot, bindings);
 
     database = await createThrowawayDatabase(serverUrl);
     const db = new pg.Pool({ connectionString: database.url, max: 8 });

@@ -87,7 +87,13 @@ export async function loadReferenceFoundation(root: string): Promise<ReferenceFo
   };
 }
 
-/** The maintainer's edits of the files vendoring wrote for them: the bindings (pool, auth, the org_tenants table) and the test bindings. */
-export function editBindings(copy: string): void {
-  for (const file of ['bindings.ts', 'test-bindings.ts']) fs.copyFileSync(path.join(FIXTURE, 'maintainer', file), path.join(copy, 'src/lib/foundation-module', file));
+/**
+ * The maintainer's edits of the files vendoring wrote for them: the bindings (pool, auth, the
+ * org_tenants table) and the test bindings. `bindings` names another bindings file of maintainer/
+ * (a variant, such as failing-rbac-bindings.ts), placed as bindings.ts.
+ */
+export function editBindings(copy: string, bindings = 'bindings.ts'): void {
+  const lib = path.join(copy, 'src/lib/foundation-module');
+  fs.copyFileSync(path.join(FIXTURE, 'maintainer', bindings), path.join(lib, 'bindings.ts'));
+  fs.copyFileSync(path.join(FIXTURE, 'maintainer', 'test-bindings.ts'), path.join(lib, 'test-bindings.ts'));
 }
