@@ -97,8 +97,18 @@ export function createRunLeases(session: CronSession, logger: LeaseLogger, lease
   let settle: (() => void) | undefined;
 
   function ensureTable(): Promise<void> {
-    // Checked once per process; the advisory lock keeps two processes' first CREATE from colliding.
-    table ??= session.query(CREATE_TABLE).then(() => {}, (error: unknown) => {
+    // Checked once per process. Looked up first: a user who may not create tables in public still
+    // runs jobs once the owner created it; the advisory lock keeps two first CREATEs from colliding.
+    table ??= (async () => {
+      const { rows } = await session.query<{ present: boolean }>("SELECT to_regclass('public.sys_cron_runs') IS NOT NULL AS present");
+      if (rows[0]?.present) return;
+      try {
+        await session.query(CREATE_TABLE);
+      } catch (error) {
+        throw new Error(`cron could not create public.sys_cron_runs, where each run claims its tenant (${(error as Error).message}): `
+          + 'create it as the database owner (docs/operations.md, "Cron jobs across processes"); no job runs until it exists.', { cause: error });
+      }
+    })().catch((error: unknown) => {
       table = undefined;
       throw error;
     });

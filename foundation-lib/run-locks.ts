@@ -65,7 +65,7 @@ export function createRunLocks({ leaseMs, ...sessionOptions }: RunLocksOptions, 
 
   /** Said once until the database answers again: a tick or a tenant at a time would flood the log. */
   function unreachable(error: unknown): undefined {
-    if (!warned) logger.warn({ err: error }, 'cron: its own connection to the database failed; jobs wait until it is back');
+    if (!warned) logger.warn({ err: error }, 'cron: a query on its own connection failed; jobs wait until it answers');
     warned = true;
     return undefined;
   }

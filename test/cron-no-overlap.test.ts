@@ -109,6 +109,42 @@ describe.each(databaseServers())('run claims on $name PostgreSQL', (server) => {
   });
 });
 
+describe.each(databaseServers())('the claims\' table on $name PostgreSQL', (server) => {
+  it('is looked up before it is created: a user who may not create it gets a warning saying what to do, and runs once the owner created it', async () => {
+    const database = await createThrowawayDatabase(server.url);
+    const role = `fm_cron_${Math.random().toString(36).slice(2, 10)}`;
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'cron-test'`);
+    // PostgreSQL 15 and later give PUBLIC no CREATE on public; said anyway for older servers.
+    await admin.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+    const asRole = new URL(database.url);
+    [asRole.username, asRole.password] = [role, 'cron-test'];
+    const warnings: string[] = [];
+    const logger = { warn: (fields: Record<string, unknown>) => warnings.push(String((fields.err as Error).message)), error: () => {} };
+    const app = createRunLocks({ connection: { connectionString: asRole.toString() } }, logger);
+    const owner = createRunLocks({ connection: { connectionString: database.url } }, createLogger({ level: 'silent' }));
+    const job = { pluginId: 'ticker', job: '0 * * * * * *' };
+    try {
+      expect(await app.claim(job, 'tenant-1', new Date(1_000))).toBeUndefined();
+      expect(warnings).toEqual([expect.stringMatching(/^cron could not create public\.sys_cron_runs, where each run claims its tenant \(permission denied for schema public\): create it as the database owner/)]);
+      // What docs/operations.md says to do: the owner creates it (a first claim does), and grants the application's user.
+      await (await owner.claim(job, 'tenant-0', new Date(1_000)))!.release();
+      await admin.query(`GRANT SELECT, INSERT, UPDATE ON public.sys_cron_runs TO ${role}`);
+      const run = await app.claim(job, 'tenant-1', new Date(2_000));
+      expect(run).toBeDefined();
+      await run!.release();
+    } finally {
+      await Promise.all([app.close(), owner.close()]);
+      await admin.end();
+      await database.drop();
+      const cleanup = new pg.Client({ connectionString: server.url });
+      await cleanup.connect();
+      await cleanup.query(`DROP ROLE IF EXISTS ${role}`).finally(() => cleanup.end());
+    }
+  });
+});
+
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
