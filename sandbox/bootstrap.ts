@@ -4,6 +4,7 @@
  * run finds nothing to do and changes nothing. Concurrent starts queue on one advisory lock.
  */
 import type pg from 'pg';
+import { isPooledConnection } from './data/connection-mode.ts';
 import { inTransaction } from './data/database.ts';
 import { seedDevData } from './data/dev-seed.ts';
 import { ensureSystemSchema, SYSTEM_SCHEMA_LOCK_KEY } from './data/system-schema.ts';
@@ -43,11 +44,17 @@ export interface BootstrapReport {
 
 export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: seed = true, devRolesInEveryTenant = true }: BootstrapOptions): Promise<BootstrapReport> {
   const lock = await pool.connect();
+  // Behind a transaction pooler a session-level lock would stay on whichever server connection took
+  // it, held by a session nobody owns, and the next start would wait for it. There the lock is the
+  // first transaction's: it keeps the system tables' DDL and the seed to one start at a time, and
+  // the migrations that follow rely on the runner's own locks, as concurrent `migrate up` runs do.
+  const sessionLock = !isPooledConnection(lock);
   try {
-    await lock.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK_KEY.toString()]);
+    if (sessionLock) await lock.query('SELECT pg_advisory_lock($1)', [BOOTSTRAP_LOCK_KEY.toString()]);
     // The system schema's DDL locks tables that a running sandbox writes in another order (taking
     // on a tenant): one of the two may be a deadlock's victim. The whole transaction runs again.
     const kept = await inTransaction(lock, async () => {
+      if (!sessionLock) await lock.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY.toString()]);
       await ensureSystemSchema(lock);
       const keptOfPlugins = await recordPlugins(lock, plugins).catch((error) => {
         throw error instanceof PluginDowngradeError ? downgradeRefused(error) : error;
@@ -82,9 +89,11 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
     await recordTenantPlugins(lock, plugins, tenants.map((t) => t.id));
     return { applied, skipped };
   } finally {
-    await lock.query('SELECT pg_advisory_unlock($1)', [BOOTSTRAP_LOCK_KEY.toString()]).catch((error: Error) => {
-      logger.warn({ err: error }, 'could not release the bootstrap lock; it goes with the connection');
-    });
+    if (sessionLock) {
+      await lock.query('SELECT pg_advisory_unlock($1)', [BOOTSTRAP_LOCK_KEY.toString()]).catch((error: Error) => {
+        logger.warn({ err: error }, 'could not release the bootstrap lock; it goes with the connection');
+      });
+    }
     lock.release();
   }
 }

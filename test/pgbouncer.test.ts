@@ -8,9 +8,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import pg from 'pg';
+import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionModeFromEnv } from '../sandbox/data/connection-mode.ts';
 import { openDatabase } from '../sandbox/data/database.ts';
+import { createSandbox } from '../sandbox/index.ts';
+import { createLogger } from '../sandbox/logger.ts';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../testing/databases.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE } from './helpers/examples.ts';
@@ -116,6 +119,18 @@ describe.skipIf(!installed).each(databaseServers())(`behind PgBouncer (transacti
     it('finds out that it talks through a pooler', () => {
       expect(t.sandbox.database.connectionMode).toBe('pooled');
     });
+
+    it('leaves no advisory lock held once started, and starts again on the same database', async () => {
+      expect(await advisoryLocksHeld(server.url, t.database.name)).toEqual([]);
+      // A second start (a restart) would wait for ever on a bootstrap lock left on a pooled server connection.
+      const again = await createSandbox({ moduleDirs: [dir], databaseUrl: t.database.url, logger: createLogger({ level: 'silent' }), maxConnections: 5, acquireTimeoutMs: 5_000 });
+      try {
+        await supertest(again.app).get(ITEMS).set({ 'X-User-Id': ADMIN, 'X-Tenant-Id': 'acme' }).expect(200);
+      } finally {
+        await again.close();
+      }
+      expect(await advisoryLocksHeld(server.url, t.database.name)).toEqual([]);
+    }, 30_000);
 
     it('answers mixed requests of two tenants, each landing in its own tenant only', async () => {
       const tenants = ['dev', 'acme'] as const;
