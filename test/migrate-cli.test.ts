@@ -53,6 +53,7 @@ describe('foundation-module migrate: arguments', () => {
     [['up', '--concurrency', '2', '--concurrency', '3'], 2, /--concurrency is given 2 times/],
     [['up', '--batch', 'ten'], 2, /--batch must be a whole number/],
     [['up', '--from', '0'], 2, /--from must be a whole number from 1/],
+    [['up', '--from', '3', '--to', '1'], 2, /--from 3 is above --to 1/],
     [['up', '--lock-timeout', '5s'], 2, /--lock-timeout must be a whole number/],
     [['up', '--resume', 'last'], 2, /--resume needs a run id/],
     [['up', '/nonexistent/module'], 2, /is not a module directory/],
