@@ -10,6 +10,7 @@ import { sandboxCronHost } from './plugins/cron-host.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './data/database.ts';
 import { createEventBus } from './plugins/events.ts';
 import { createHttpApp } from './http/app.ts';
+import { readinessRoute } from './http/readiness.ts';
 import { createChangeHandler } from './change-handler.ts';
 import { startChangeListener } from './data/change-listener.ts';
 import type { HeartbeatSettings } from './data/listener-heartbeat.ts';
@@ -182,7 +183,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     const metrics = metricsOn ? await createMetrics({ pool, caches, logger, pluginIds: mounted.map((p) => p.id) }) : undefined;
     const pluginStats = createPluginStats(mounted.map((p) => p.id));
     // Minting tokens and listing identities only makes sense where dev identities are accepted.
-    const app = createHttpApp({ plugins: mounted, identity, tenancy, rbac, enablement, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders, metrics, stats: pluginStats });
+    const app = createHttpApp({ plugins: mounted, identity, tenancy, rbac, enablement, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders, metrics, stats: pluginStats, readiness: readinessRoute(pool) });
     return {
       app, database, tenancy, rbac, identity, enablement, plugins, bootstrapReport, devIdentity: devIdentityHeaders, metrics, pluginStats,
       rebootstrap: runBootstrap, refresh,

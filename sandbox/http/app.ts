@@ -1,10 +1,10 @@
 /**
  * The HTTP face of the host: one Express app, plugin routers mounted at `/api/plugins/<id>`
- * behind identity and the enablement gate, `/health` routes open, and every error handed to the
- * envelope (error-envelope.ts). Each plugin request is logged and counted (observability/), and
- * `/metrics` and `/api/admin/*` report the counts.
+ * behind identity and the enablement gate, `/health` routes open (`/health/ready` asks the
+ * database), and every error handed to the envelope (error-envelope.ts). Each plugin request is
+ * logged and counted (observability/), and `/metrics` and `/api/admin/*` report the counts.
  */
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import type { Identity } from '../access/identity.ts';
 import type { Rbac } from '../access/rbac.ts';
 import type { Tenancy } from '../data/tenancy.ts';
@@ -50,6 +50,8 @@ export interface HttpOptions {
   metrics?: Metrics;
   /** Per-plugin figures of the admin API. @default counted from this app's creation */
   stats?: PluginStats;
+  /** Answers `GET /health/ready`: 200 while the database answers, else 503 (readiness.ts); not served when absent. */
+  readiness?: RequestHandler;
 }
 
 export function createHttpApp(options: HttpOptions): express.Express {
@@ -73,9 +75,11 @@ export function createHttpApp(options: HttpOptions): express.Express {
     app.use(base, chain(identity.middleware, pluginEnabled(enablement, plugin.id), requestScope, plugin.router));
   }
 
+  // Liveness: the process answers, without a query. Readiness, which asks the database, is /health/ready.
   app.get('/health', (_req, res) => {
     res.json({ ok: true, plugins: plugins.map((p) => p.id) });
   });
+  if (options.readiness) app.get('/health/ready', options.readiness);
 
   if (devRoutes) app.use('/api/sandbox', devRouter(identity, tenancy, rbac, plugins));
   app.use('/api/admin', adminRouter({ identity, rbac, stats }));
