@@ -9,10 +9,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pluginsCommand } from '../cli/commands/plugins.ts';
+import { databaseServers } from '../testing/index.ts';
 import { startReferenceFoundation, type FoundationInstance, type FoundationTenant } from './helpers/foundation-instance.ts';
 import { REPO_ROOT, runCommand } from './helpers/reference-foundation.ts';
 
-const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const OPEN_ROUTES = path.join(REPO_ROOT, 'test/fixtures/modules/open-routes');
 const ID = 'open-routes';
 const API = `/api/plugins/${ID}`;
@@ -105,7 +105,7 @@ const EXPECTED: Record<State, Record<string, { status: number; names?: string | 
   },
 };
 
-describe('the enablement gate of a vendored module, with and without identity, in the reference foundation (PostgreSQL at TEST_DATABASE_URL)', () => {
+describe.each(databaseServers())('the enablement gate of a vendored module, with and without identity, in the reference foundation on $name PostgreSQL', (server) => {
   let f: FoundationInstance;
   const tenantOf = (name: 'dev' | 'acme'): FoundationTenant => f.tenants[name];
   /** The tenant id a refusal names: dev's or acme's, null, or a given id as it is. */
@@ -114,7 +114,7 @@ describe('the enablement gate of a vendored module, with and without identity, i
     (await f.sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${tenant.schemaName}".open_routes_deliveries WHERE marker = $1`, [marker]))[0]!.n;
 
   beforeAll(async () => {
-    f = await startReferenceFoundation({ modules: [OPEN_ROUTES], serverUrl: SERVER_URL });
+    f = await startReferenceFoundation({ modules: [OPEN_ROUTES], serverUrl: server.url });
     for (const tenant of [f.tenants.dev, f.tenants.acme]) await f.grant(f.users.alice, tenant, ['open-routes.deliveries.read']);
   });
 

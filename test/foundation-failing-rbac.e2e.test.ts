@@ -11,10 +11,10 @@ import net from 'node:net';
 import path from 'node:path';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseServers } from '../testing/index.ts';
 import { startReferenceFoundation, type FoundationInstance } from './helpers/foundation-instance.ts';
 import { REPO_ROOT } from './helpers/reference-foundation.ts';
 
-const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const OPEN_ROUTES = path.join(REPO_ROOT, 'test/fixtures/modules/open-routes');
 const API = '/api/plugins/open-routes';
 
@@ -25,7 +25,7 @@ const FAILURES = [
   { failure: 'next-error', how: 'a middleware that calls next(error)', status: 500, code: 'INTERNAL' },
 ];
 
-describe('a foundation whose permission middleware fails, running as its own process (PostgreSQL at TEST_DATABASE_URL)', () => {
+describe.each(databaseServers())('a foundation whose permission middleware fails, running as its own process, on $name PostgreSQL', (database) => {
   let f: FoundationInstance;
   let server: ChildProcess | undefined;
   let output = '';
@@ -33,7 +33,7 @@ describe('a foundation whose permission middleware fails, running as its own pro
   let authorization: string;
 
   beforeAll(async () => {
-    f = await startReferenceFoundation({ modules: [OPEN_ROUTES], serverUrl: SERVER_URL, bindings: 'failing-rbac-bindings.ts' });
+    f = await startReferenceFoundation({ modules: [OPEN_ROUTES], serverUrl: database.url, bindings: 'failing-rbac-bindings.ts' });
     await f.grant(f.users.alice, f.tenants.dev, ['open-routes.deliveries.read']);
     const { signToken } = await f.load<{ signToken(who: { userId: string; tenantId: string }): Promise<string> }>('lib/auth/jwt.ts');
     authorization = `Bearer ${await signToken({ userId: f.users.alice.id, tenantId: f.tenants.dev.id })}`;
