@@ -124,8 +124,10 @@ export function createCronScheduler(logger: CronLogger, host?: CronHost): CronSc
 
   async function tick(entry: Entry, scheduledAt: Date): Promise<void> {
     try {
-      if (locks && !(await locks.holds(entry.lockKey))) return; // another process runs this job
-      await runInTenants(entry, scheduledAt, locks?.claim);
+      // The locks of this tick's start: stopped meanwhile, they claim nothing, and the tick runs nowhere.
+      const current = locks;
+      if (current && !(await current.holds(entry.lockKey))) return; // another process runs this job
+      await runInTenants(entry, scheduledAt, current?.claim);
     } catch (error) {
       logger.error({ err: error, pluginId: entry.pluginId, cron: entry.spec }, 'cron tick failed');
     }
