@@ -5,6 +5,7 @@
  * `user@sandbox.dev` still holds nothing. A sandbox in production mode (dev identity off) gives
  * the dev users nothing outside the dev tenants, and the command itself never does.
  */
+import supertest from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSandbox } from '../sandbox/index.ts';
 import { createLogger } from '../sandbox/logger.ts';
@@ -12,7 +13,6 @@ import { createThrowawayDatabase, databaseServers, startTestSandbox } from '../t
 import { ITEMS_MODULE } from './helpers/examples.ts';
 import { within } from './helpers/listener-fixtures.ts';
 import { cleanUp, tenantsInProcess } from './helpers/tenants-cli.ts';
-import supertest from 'supertest';
 
 const ITEMS = '/api/plugins/items/items';
 const ADMIN = 'admin@sandbox.dev';
