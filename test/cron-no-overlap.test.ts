@@ -89,7 +89,7 @@ describe.each(databaseServers())('run claims on $name PostgreSQL', (server) => {
       expect(run).toBeDefined();
       expect(await b.claim(job, 'tenant-1', tick(2))).toBeUndefined(); // under way in a
       expect(await b.claim(job, 'tenant-2', tick(2))).toBeDefined(); // another tenant is free
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'foundation-sandbox-cron' AND pid <> pg_backend_pid()`);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'foundation-sandbox-cron' AND datname = current_database() AND pid <> pg_backend_pid()`);
       await sleep(1_500); // more than two leases: a renews its claim on a new session
       expect(run!.lost).toBe(false);
       expect(await b.claim(job, 'tenant-1', tick(3))).toBeUndefined();
