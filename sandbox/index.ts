@@ -136,6 +136,11 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     // A dev setup (dev data, dev identity): the dev admin holds its role in every tenant, dev or not.
     const devRolesInEveryTenant = devIdentityHeaders;
     const bootstrapReport = await bootstrap({ pool, tenancy, plugins, logger, seedDevData, devRolesInEveryTenant });
+    if (!database.sessionsKept) {
+      logger.warn('the database is reached through a transaction pooler, which does not keep a session: changes made by other processes ' +
+        "(tenants, plugins enable/disable, roles) reach this process only when it restarts, and cron's run locks are not kept (jobs may stop running). " +
+        'Set SANDBOX_SESSION_DATABASE_URL to PostgreSQL itself or to a session-mode pooler database (docs/operations.md, "Behind a connection pooler").');
+    }
     const enablement = createEnablementCache({ pool, pluginIds: plugins.map((p) => p.meta.id), disabledPlugins, logger });
     stopping.push(() => enablement.close());
     // Users and permission sets, shared by identity, RBAC and the change handler that keeps them true.
@@ -145,8 +150,8 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     // Listening before the first reading: a change committed in between is then read twice, never missed.
     if (listenForChanges) {
       const listener = await startChangeListener({
-        // The pool's own settings: the same database, user and session timeouts.
-        connection: { ...(pool.options as pg.ClientConfig) }, logger, heartbeat,
+        // A connection that keeps its session: the pool's own settings, or SANDBOX_SESSION_DATABASE_URL's.
+        connection: database.sessionConnection, logger, heartbeat,
         onChange: (change) => changes.apply(change),
         onResync: () => void changes.resync().catch(() => {}), // the cache logs its failures and retries
       });
@@ -162,7 +167,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     };
     const rbac = createRbac({ pool, permissions: access.permissions, onWrite: access.forget });
     const identity = createIdentity({ pool, tenancy, jwtSecret, devHeaders: devIdentityHeaders, users: access.users });
-    const cron = createCronScheduler(logger, sandboxCronHost({ pool, tenancy, enablement, plugins }));
+    const cron = createCronScheduler(logger, sandboxCronHost({ pool, sessionConnection: database.sessionConnection, tenancy, enablement, plugins }));
     const services = { pool, tenancy, rbac, events: createEventBus(logger), cron, logger };
     const mounted = [];
     for (const plugin of plugins) {

@@ -166,6 +166,54 @@ describe.skipIf(!installed).each(databaseServers())(`behind PgBouncer (transacti
     });
   });
 
+  describe('changes made by other processes', () => {
+    let database: ThrowawayDatabase;
+    beforeAll(async () => {
+      database = await createThrowawayDatabase(server.url);
+    });
+    afterAll(async () => {
+      await database?.drop();
+    });
+
+    /** A sandbox through PgBouncer, its log lines, and the kill switch flipped by another process. */
+    async function killSwitchSeen(sessionDatabaseUrl: string | undefined): Promise<{ refused: boolean; log: string }> {
+      let log = '';
+      const destination = { write: (line: string) => void (log += line) };
+      const sandbox = await createSandbox({
+        moduleDirs: [ITEMS_MODULE], databaseUrl: bouncer.url(database.url), sessionDatabaseUrl,
+        logger: createLogger({ level: 'warn', destination }), maxConnections: 5,
+      });
+      const other = new pg.Client({ connectionString: database.url });
+      await other.connect();
+      try {
+        const status = async () => (await supertest(sandbox.app).get(ITEMS).set({ 'X-User-Id': ADMIN, 'X-Tenant-Id': 'acme' })).status;
+        expect(await status()).toBe(200);
+        await other.query(`UPDATE sys_plugins SET enabled_global = false WHERE plugin_id = 'items'`);
+        let refused = false;
+        for (const deadline = Date.now() + 2_000; !refused && Date.now() < deadline;) {
+          refused = (await status()) === 403;
+          if (!refused) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return { refused, log };
+      } finally {
+        await other.query(`UPDATE sys_plugins SET enabled_global = true WHERE plugin_id = 'items'`);
+        await other.end();
+        await sandbox.close();
+      }
+    }
+
+    it('reach the sandbox promptly when SANDBOX_SESSION_DATABASE_URL gives its listener a session', async () => {
+      const { refused, log } = await killSwitchSeen(database.url);
+      expect(refused).toBe(true);
+      expect(log).not.toContain('transaction pooler');
+    }, 30_000);
+
+    it('without it, the sandbox says at start that they will not reach it, and how to fix that', async () => {
+      const { log } = await killSwitchSeen(undefined);
+      expect(log).toMatch(/reached through a transaction pooler.*Set SANDBOX_SESSION_DATABASE_URL/);
+    }, 30_000);
+  });
+
   describe('the operator commands with --database-url', () => {
     let database: ThrowawayDatabase;
     let url: string;

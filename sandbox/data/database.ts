@@ -38,6 +38,12 @@ export interface DatabaseOptions {
    * (connection-mode.ts). @default SANDBOX_CONNECTION_MODE, else 'auto'
    */
   connectionMode?: ConnectionMode | 'auto';
+  /**
+   * Where the connections that need a session of their own go (the change listener's LISTEN, cron's
+   * run locks): PostgreSQL itself, or a pooler database in session mode. Behind a transaction
+   * pooler they can't keep one. @default SANDBOX_SESSION_DATABASE_URL, else the pool's own URL
+   */
+  sessionDatabaseUrl?: string;
 }
 
 export interface Database {
@@ -47,6 +53,13 @@ export interface Database {
   kind: 'embedded' | 'external' | 'provided';
   /** How the sandbox reaches its sessions (see `connectionMode`); undefined for a pool passed in. */
   connectionMode: ConnectionMode | undefined;
+  /** How to open a connection that keeps its session (`sessionDatabaseUrl`, else the pool's settings). */
+  sessionConnection: pg.ClientConfig;
+  /**
+   * False when the pool goes through a transaction pooler and no `sessionDatabaseUrl` was given:
+   * then a LISTEN or a session-level lock is not kept, and the caller should say so.
+   */
+  sessionsKept: boolean;
   /** Ends the pool (unless provided) and stops the embedded server (if started). */
   close(): Promise<void>;
 }
@@ -64,8 +77,11 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     statementTimeoutMs = integerFromEnv('SANDBOX_STATEMENT_TIMEOUT_MS', 30_000),
     idleInTransactionTimeoutMs = integerFromEnv('SANDBOX_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000),
     connectionMode: requestedMode = connectionModeFromEnv(),
+    sessionDatabaseUrl = process.env.SANDBOX_SESSION_DATABASE_URL || undefined,
   } = options;
-  if (providedPool) return { pool: providedPool, url: undefined, kind: 'provided', connectionMode: undefined, close: async () => {} };
+  if (providedPool) {
+    return { pool: providedPool, url: undefined, kind: 'provided', connectionMode: undefined, sessionConnection: { ...(providedPool.options as pg.ClientConfig) }, sessionsKept: true, close: async () => {} };
+  }
 
   let embedded: EmbeddedPostgres | undefined;
   let url = databaseUrl;
@@ -94,8 +110,21 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
       { cause: error },
     );
   }
+  let sessionConnection: pg.ClientConfig = { ...(pool.options as pg.ClientConfig) };
+  if (sessionDatabaseUrl) {
+    const session = { ...connection, connectionString: sessionDatabaseUrl };
+    try {
+      // A session-mode pooler refuses the startup parameters too: they go only where PostgreSQL answers.
+      sessionConnection = { ...session, ...startupTimeouts(await probeConnectionMode(session), timeouts) };
+    } catch (error) {
+      await pool.end().catch(() => {});
+      await embedded?.stop();
+      throw new SandboxStartError(`Cannot connect to PostgreSQL at SANDBOX_SESSION_DATABASE_URL ${redact(sessionDatabaseUrl)}: ${(error as Error).message}.`, { cause: error });
+    }
+  }
   return {
-    pool, url, kind: embedded ? 'embedded' : 'external', connectionMode,
+    pool, url, kind: embedded ? 'embedded' : 'external', connectionMode, sessionConnection,
+    sessionsKept: connectionMode === 'direct' || sessionDatabaseUrl !== undefined,
     close: async () => {
       // pool.end() waits for every checked-out connection; a request stuck in a query must not
       // keep the process (and the embedded server) up. Stopping the server ends such sessions.

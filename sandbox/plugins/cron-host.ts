@@ -15,12 +15,14 @@ import { inScope } from './scope.ts';
 
 export interface SandboxCronHostOptions {
   pool: pg.Pool;
+  /** How to open the run locks' own session (database.ts `sessionConnection`). @default the pool's settings */
+  sessionConnection?: pg.ClientConfig;
   tenancy: Tenancy;
   enablement: EnablementCache;
   plugins: LoadedPlugin[];
 }
 
-export function sandboxCronHost({ pool, tenancy, enablement, plugins }: SandboxCronHostOptions): CronHost {
+export function sandboxCronHost({ pool, sessionConnection, tenancy, enablement, plugins }: SandboxCronHostOptions): CronHost {
   // The files as loaded with the plugin's code: what that code expects to find in the schema.
   const expected = new Map<string, PluginMigrationNames>(plugins.map(({ meta, dir }) => [meta.id, {
     public: readMigrations(dir, 'public').map((file) => file.name),
@@ -34,7 +36,7 @@ export function sandboxCronHost({ pool, tenancy, enablement, plugins }: SandboxC
     },
     inScope: (tenantId, run) => inScope({ tenantId, requestId: undefined }, run),
     migratedTenants: migrationReadiness(pool, (pluginId) => expected.get(pluginId)),
-    // Opened only when cron starts, with the pool's own settings: the same database, user and session timeouts.
-    locks: { connection: { ...(pool.options as pg.ClientConfig) } },
+    // Opened only when cron starts, on a connection that keeps its session (behind a transaction pooler, SANDBOX_SESSION_DATABASE_URL's).
+    locks: { connection: sessionConnection ?? { ...(pool.options as pg.ClientConfig) } },
   };
 }
