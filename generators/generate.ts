@@ -150,7 +150,7 @@ async function readStdin(): Promise<string> {
 /** What the author does next, after a run that wrote something. */
 function nextStep(kind: string, changes: FileChange[]): string | undefined {
   if (!changes.some((c) => c.kind !== 'SKIP')) return undefined;
-  const runs = 'runs at the next `npm run dev` or `npm test` (the sandbox applies pending migrations at start)';
+  const runs = 'runs as soon as it holds a statement: a running `npm run dev` applies it when you save the file (else the next `npm run dev` or `npm test` does)';
   if (kind === 'entity') return `The migration ${runs}; \`npm test\` covers the new routes and page.`;
   if (kind !== 'migration') return undefined;
   const up = changes.find((c) => /^migrations\/(tenant|public)\/[^/]+(?<!\.down)\.sql$/.test(c.path));

@@ -71,9 +71,15 @@ export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: s
       pool, modules: plugins.map(moduleMigrationsOf), systemSchemaReady: true, enableNewPlugins: true,
       // In development a failing migration is fixed and the sandbox started again: never quarantined.
       retryQuarantined: true,
+      // …and the newest migration is written by editing it: a changed file is undone and applied again.
+      redoChangedFiles: seed && devRolesInEveryTenant,
       // This lock holds one connection, each worker one, and the journal one.
       concurrency: Math.max(1, Math.min(4, (pool.options.max ?? 10) - 2)),
     });
+    for (const line of report.redone) logger.warn({ redone: line }, line);
+    for (const file of report.plan.empty) {
+      logger.info({ empty: file }, `${file.pluginId} ${file.scope}/${file.name} has no statement yet: it is not applied until it has one (the API restarts when you save it)`);
+    }
     const applied = report.results.flatMap(({ work, outcome }) => outcome.applied.map((file) => `${work.module.id}:${work.target.scope}/${file}@${work.target.tenantCode ?? 'public'}`));
     if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
     // A missing schema would make search_path fall through to public: such a tenant is reported, never migrated.

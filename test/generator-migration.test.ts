@@ -21,7 +21,7 @@ async function freshModule(): Promise<string> {
 const generate = generateIn;
 
 const read = (moduleDir: string, file: string) => fs.readFileSync(path.join(moduleDir, file), 'utf8');
-const RUNS = 'It runs at the next `npm run dev` or `npm test` (the sandbox applies pending migrations at start)';
+const RUNS = 'It runs as soon as it holds a statement: a running `npm run dev` applies it when you save the file (else the next `npm run dev` or `npm test` does)';
 
 describe('generate migration', () => {
   it('writes --sql after the comment and --down-sql into the .down.sql, and says when it runs', async () => {

@@ -111,7 +111,7 @@ async function run(sub: (typeof SUBCOMMANDS)[number], modules: ModuleMigrations[
 
 function planJson(plan: Awaited<ReturnType<typeof planUp>>): Record<string, unknown> {
   return {
-    direction: plan.direction, tenants: plan.tenants.length, upToDate: plan.upToDate, uninstalled: plan.uninstalled, unknownApplied: plan.unknownApplied,
+    direction: plan.direction, tenants: plan.tenants.length, upToDate: plan.upToDate, uninstalled: plan.uninstalled, unknownApplied: plan.unknownApplied, empty: plan.empty,
     targets: plan.work.map((w) => ({
       plugin: w.module.id, scope: w.target.scope, tenant: w.target.tenantCode, schema: w.target.schema, files: w.files.map((f) => f.name),
       ...(w.blocked ? { blocked: w.blocked.reason, message: w.blocked.message } : {}),

@@ -152,6 +152,7 @@ export function planLines(plan: MigrationPlan, { sql }: { sql: boolean }): strin
     if (sql) lines.push(...(plan.direction === 'up' ? file.sql : file.down ?? '').trimEnd().split('\n').map((l) => `    ${l}`.trimEnd()));
   }
   for (const w of plan.work.filter((x) => x.blocked)) lines.push(`BLOCKED (${w.blocked!.reason}) ${w.module.id} ${describeTarget(w.target)}: ${w.blocked!.message}`);
+  for (const e of plan.empty) lines.push(`EMPTY ${e.pluginId} ${e.scope}/${e.name} has no statement yet: it (and any file after it) waits in ${e.targets} target(s) until it has one`);
   for (const u of plan.unknownApplied) lines.push(`UNKNOWN ${u.pluginId} ${u.scope}/${u.name} ran in ${u.targets} target(s) but is not in the module any more`);
   return lines;
 }

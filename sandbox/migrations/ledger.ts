@@ -143,7 +143,7 @@ function tenantCondition(tenantId: string | null, param: number): { sql: string;
 }
 
 /** The checksum recorded for one file in one target (inside the file's transaction, under its lock). */
-export async function recordedChecksum(client: pg.ClientBase, key: LedgerKey): Promise<string | null> {
+export async function recordedChecksum(client: pg.ClientBase | pg.Pool, key: LedgerKey): Promise<string | null> {
   const tenant = tenantCondition(key.tenantId, 4);
   const { rows } = await client.query<{ checksum: string }>(
     `SELECT checksum FROM public.sys_plugin_migrations WHERE plugin_id = $1 AND scope = $2 AND name = $3 AND ${tenant.sql}`,

@@ -47,7 +47,16 @@ export interface TargetWork {
   /** `up`: the files to apply, in order. `down`: the files to undo, newest first. */
   files: MigrationFile[];
   /** Set when nothing may run in this target; `files` is then what would have run. */
-  blocked?: { reason: BlockReason; message: string };
+  blocked?: { reason: BlockReason; message: string; /** `changed`: the applied files whose text changed, in order. */ changed?: MigrationFile[] };
+}
+
+/** A pending file with no statement yet (a migration being written): it and the files after it wait. */
+export interface EmptyFile {
+  pluginId: string;
+  scope: MigrationScope;
+  name: string;
+  /** Targets where it is pending. */
+  targets: number;
 }
 
 export interface MigrationPlan {
@@ -64,6 +73,8 @@ export interface MigrationPlan {
   uninstalled: number;
   /** Ledger rows whose file is gone from the module: `validate` reports them. */
   unknownApplied: UnknownApplied[];
+  /** Pending files holding only comments: never applied nor recorded until they hold a statement. */
+  empty: EmptyFile[];
 }
 
 export interface PlanOptions {
@@ -106,9 +117,18 @@ export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrati
   }
 
   const work: TargetWork[] = [];
+  const empty = new Map<string, EmptyFile>();
   for (const { module, target, pending, changed } of byTarget.values()) {
     pending.sort((a, b) => a.number - b.number);
-    const inRange = pending.filter((f) => (options.to === undefined || f.number <= options.to));
+    const wanted = pending.filter((f) => (options.to === undefined || f.number <= options.to));
+    // A file being written holds no statement yet: recorded now, its SQL written later would be drift.
+    const firstEmpty = wanted.findIndex((f) => isEmpty(f, target.scope));
+    const inRange = firstEmpty === -1 ? wanted : wanted.slice(0, firstEmpty);
+    if (firstEmpty !== -1) {
+      const file = wanted[firstEmpty]!;
+      const key = `${module.id}/${target.scope}/${file.name}`;
+      empty.set(key, { pluginId: module.id, scope: target.scope, name: file.name, targets: (empty.get(key)?.targets ?? 0) + 1 });
+    }
     const where = describeTarget(target);
     let blocked: TargetWork['blocked'];
     if (changed.length > 0) {
@@ -117,6 +137,7 @@ export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrati
         reason: 'changed',
         message: `Migration ${target.scope}/${file.name} of plugin "${module.id}" was changed after it ran in ${where}: ` +
           `recorded sha256 ${recorded}, file now ${file.checksum}. Nothing more runs there. Restore the file and put the change in a new, higher-numbered migration.`,
+        changed: changed.map((c) => c.file).sort((a, b) => a.number - b.number),
       };
     } else if (target.scope === 'tenant' && schemaExists.get(target.schema) === false) {
       blocked = { reason: 'schema-missing', message: `Tenant "${target.tenantCode}" has no schema "${target.schema}": nothing runs for it (it would land in public). Restore the schema, or remove the tenant.` };
@@ -138,6 +159,7 @@ export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrati
   const targets = chosen.length * (1 + diff.tenants.length);
   return {
     direction: 'up', ledger: diff.ledger, work, tenants: diff.tenants, upToDate: targets - byTarget.size - diff.uninstalled, uninstalled: diff.uninstalled, unknownApplied: diff.unknownApplied,
+    empty: [...empty.values()],
   };
 }
 
@@ -177,7 +199,12 @@ export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigra
   }
   // Tenants before public: the reverse of up.
   work.sort((a, b) => (a.target.scope === b.target.scope ? (a.target.tenantCode ?? '').localeCompare(b.target.tenantCode ?? '') : a.target.scope === 'tenant' ? -1 : 1));
-  return { direction: 'down', ledger: true, work, tenants: [], upToDate: 0, uninstalled: 0, unknownApplied: [] };
+  return { direction: 'down', ledger: true, work, tenants: [], upToDate: 0, uninstalled: 0, unknownApplied: [], empty: [] };
+}
+
+function isEmpty(file: MigrationFile, scope: MigrationScope): boolean {
+  const { statements, problems } = checkedSql(file, scope, 'up');
+  return statements.length === 0 && problems.length === 0;
 }
 
 /** The first file of `files` that the runner would refuse to send (file-check.ts), as the target's block. */

@@ -13,6 +13,7 @@ import { refreshTenantMirror } from '../data/tenant-mirror.ts';
 import { newerInstalledVersion } from '../registry/plugin-versions.ts';
 import { applyTarget, undoTarget, type TargetOutcome } from './apply.ts';
 import { openJournal, readRunArgs, type RunArgs } from './journal.ts';
+import { targetKey, undoChangedFiles } from './redo.ts';
 import { planDown, planUp, PlanError, type MigrationPlan, type ModuleMigrations, type PlanOptions, type TargetWork } from './plan.ts';
 
 /**
@@ -48,6 +49,11 @@ export interface RunnerOptions extends PlanOptions {
   enableNewPlugins?: boolean;
   /** The caller has made sure the system tables exist (the bootstrap, which holds their lock). @default false */
   systemSchemaReady?: boolean;
+  /**
+   * The sandbox's bootstrap: a file changed after it ran is undone with its down file (and the
+   * files after it) and applied again, instead of blocking its target (redo.ts). @default false
+   */
+  redoChangedFiles?: boolean;
   /** Stop taking new targets (in-flight ones finish). */
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
@@ -75,6 +81,8 @@ export interface RunReport {
   blocked: TargetWork[];
   /** Targets left untouched because the run was stopped. */
   notStarted: number;
+  /** With `redoChangedFiles`: what was undone to be applied again, one sentence per target. */
+  redone: string[];
   /** 0 all done; 1 some target failed or is blocked; 3 a lock timed out or a target is quarantined. */
   exitCode: 0 | 1 | 3;
   elapsedMs: number;
@@ -88,12 +96,19 @@ export async function runMigrations(options: RunnerOptions): Promise<RunReport> 
   // A foundation's tenants, as its own table has them now: the ledger's rows refer to the kit's copy.
   if (!dryRun && options.tenantDirectory) await refreshTenantMirror(pool, options.tenantDirectory);
   const plan = direction === 'up' ? await planUp(pool, modules, { ...options, ...args }) : await planDown(pool, modules, { ...options, ...args });
+  const redone: string[] = [];
+  if (options.redoChangedFiles && direction === 'up' && !dryRun && plan.work.some((w) => w.blocked?.reason === 'changed')) {
+    const redo = await undoChangedFiles(pool, plan, { runId: null, lockTimeoutMs, statementTimeoutMs });
+    redone.push(...redo.redone);
+    Object.assign(plan, await planUp(pool, modules, { ...options, ...args }));
+    for (const w of plan.work) if (w.blocked?.reason === 'changed' && redo.refused.has(targetKey(w))) w.blocked.message = redo.refused.get(targetKey(w))!;
+  }
   const blocked = plan.work.filter((w) => w.blocked);
   const runnable = plan.work.filter((w) => !w.blocked);
   const concurrency = runnable.length > 0 && !dryRun ? await cappedConcurrency(pool, options.concurrency ?? DEFAULT_CONCURRENCY) : 0;
   onEvent?.({ type: 'planned', plan, runnable: runnable.length, concurrency });
   const report = (runId: string | null, results: TargetResult[], notStarted: number): RunReport =>
-    ({ runId, plan, results, blocked, notStarted, exitCode: exitCodeOf(results, blocked), elapsedMs: performance.now() - started });
+    ({ runId, plan, results, blocked, notStarted, redone, exitCode: exitCodeOf(results, blocked), elapsedMs: performance.now() - started });
   if (dryRun) return report(null, [], 0);
   // A real run leaves the database ready for the next one (and for `tenants create`), even with nothing to apply.
   if (!options.systemSchemaReady && (runnable.length > 0 || !plan.ledger)) await ensureSystemSchemaLocked(pool);
