@@ -27,8 +27,8 @@ describe.each(databaseServers())('a database that cannot be reached, on $name Po
     const admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
     try {
-      const { rows: [{ pid }] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
       return await client.query('SELECT 1').then(() => new Error('the session survived'), (error: unknown) => error);
     } finally {
       await admin.end();
