@@ -160,6 +160,9 @@ describe.each(databaseServers())('plugin configuration on $name PostgreSQL', (se
     ['a bigint', [10n], /is not JSON \(bigint\)/],
     ['a date', [new Date(0)], /is not JSON \(object\)/],
     ['undefined in a list', [undefined], /is not JSON \(undefined\)/],
+    ['a lone high surrogate', ['\ud800'], /\$\.tags\[0\] holds an unpaired UTF-16 surrogate \(\\ud800 at character 1\), which is no Unicode character: PostgreSQL jsonb can't store it/],
+    ['a lone low surrogate', ['ok\udc00'], /\$\.tags\[0\] holds an unpaired UTF-16 surrogate \(\\udc00 at character 3\)/],
+    ['a lone surrogate in a key', { ['\udbff']: 1 }, /\$\.tags has a key holding an unpaired UTF-16 surrogate \(\\udbff at character 1\)/],
   ])('refuses a value holding %s before any query', async (_what, value, message) => {
     const refusal = await set({ tenant: dev }, 'tags', value).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(ConfigWriteError);

@@ -78,6 +78,12 @@ describe('plugins config: values refused before any database (exit 1)', () => {
     ['nesting 40 deep', deep, /nests deeper than 32 levels/],
     ['nesting 100,000 deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, /nests deeper than 32 levels/],
     ['a huge value', JSON.stringify('x'.repeat(70_000)), /is 700\d\d bytes long, over the 65536 bytes/],
+    // JSON may escape half a UTF-16 pair; jsonb refuses it (no Unicode character is half a pair).
+    ['a lone high surrogate', '"\\ud800"', /\$\.tags holds an unpaired UTF-16 surrogate \(\\ud800 at character 1\), which is no Unicode character: PostgreSQL jsonb can't store it/],
+    ['a lone low surrogate in a list', '["ok", "a\\udfffb"]', /\$\.tags\[1\] holds an unpaired UTF-16 surrogate \(\\udfff at character 2\)/],
+    ['a reversed pair', '"\\ude00\\ud83d"', /\$\.tags holds an unpaired UTF-16 surrogate \(\\ude00 at character 1\)/],
+    ['two high surrogates', '"\\ud83d\\ud83d\\ude00"', /\$\.tags holds an unpaired UTF-16 surrogate \(\\ud83d at character 1\)/],
+    ['a lone surrogate in a key', '{"k\\ud800": 1}', /\$\.tags has a key holding an unpaired UTF-16 surrogate \(\\ud800 at character 2\)/],
   ])('refuses %s', async (_what, value, message) => {
     const run = await config('prefs', 'set', 'tags', value, '--tenant', 'acme', ...NOWHERE);
     expect(run.error).toMatch(message);
@@ -153,6 +159,24 @@ describe.each(databaseServers())('plugins config on $name PostgreSQL', (server) 
     const read = await config('bare', 'get', 'x', ...url);
     expect(read.code).toBe(0);
     expect(read.lines).toEqual(['(not set)', expect.stringMatching(/^Note: Plugin bare takes no global configuration.*Defaults are not shown\.$/)]);
+  });
+
+  it.each([
+    ['a lone high surrogate', 'banner', '"\\ud800"', [], '$.banner holds an unpaired UTF-16 surrogate (\\ud800 at character 1)'],
+    ['a lone low surrogate', 'banner', '"x\\udc00"', [], '$.banner holds an unpaired UTF-16 surrogate (\\udc00 at character 2)'],
+    ['a lone surrogate in a tenant list', 'tags', '["\\udbff"]', ['--tenant', 't0001'], '$.tags[0] holds an unpaired UTF-16 surrogate (\\udbff at character 1)'],
+    ['a NUL in a tenant list', 'tags', '["a\\u0000"]', ['--tenant', 't0001'], '$.tags[0] holds a NUL character'],
+  ])('refuses %s on the database with a message naming the field (exit 1), and writes nothing', async (_what, key, value, tenant, message) => {
+    const before = await db.sql(`SELECT plugin_id, config FROM sys_plugins UNION ALL SELECT plugin_id, config FROM sys_tenant_plugins ORDER BY 1, 2`);
+    const run = await config('prefs', 'set', key, value, ...tenant, ...url);
+    expect(run.code).toBe(1);
+    expect(run.error).toContain(message);
+    expect(run.error).toMatch(/PostgreSQL jsonb can't store( it)?\. Nothing changed\.$/);
+    expect(await db.sql(`SELECT plugin_id, config FROM sys_plugins UNION ALL SELECT plugin_id, config FROM sys_tenant_plugins ORDER BY 1, 2`)).toEqual(before);
+    // As an operator sees it: one line, no stack.
+    const cli = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'foundation-module.js'), 'plugins', 'config', 'prefs', 'set', key, value, ...tenant, '--modules', prefs, ...url], { encoding: 'utf8', cwd: REPO_ROOT });
+    expect(cli.status).toBe(1);
+    expect(cli.stderr.trim().split('\n')).toEqual([expect.stringContaining(message)]);
   });
 
   it('runs as the real program, with its exit codes', () => {

@@ -39,9 +39,10 @@ export const levelOf = (target: ConfigTarget): ConfigLevel => (target.tenant ? '
 export const describeTarget = ({ pluginId, tenant }: ConfigTarget) => `plugin ${pluginId}${tenant ? ` in tenant ${tenant.code}` : ' (global)'}`;
 
 /**
- * What makes `value` unstorable as configuration whatever the schema says: not JSON, a NUL
- * (jsonb refuses it), a `__proto__` key, nesting deeper than MAX_CONFIG_DEPTH. Walks at most that
- * deep, so a hostile value can't exhaust the stack; reports at most five problems.
+ * What makes `value` unstorable as configuration whatever the schema says: not JSON, a NUL or
+ * an unpaired surrogate in a string or key (jsonb refuses both), a `__proto__` key, nesting
+ * deeper than MAX_CONFIG_DEPTH. Walks at most that deep, so a hostile value can't exhaust the
+ * stack; reports at most five problems.
  */
 export function configValueProblems(value: unknown, at: readonly string[] = []): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -51,17 +52,33 @@ export function configValueProblems(value: unknown, at: readonly string[] = []):
     if (depth > MAX_CONFIG_DEPTH) return void problem(`nests deeper than ${MAX_CONFIG_DEPTH} levels`);
     if (node === null || typeof node === 'boolean') return;
     if (typeof node === 'number') return void (Number.isFinite(node) || problem('must be a finite number'));
-    if (typeof node === 'string') return void (node.includes('\0') && problem('holds a NUL character, which PostgreSQL jsonb can\'t store'));
+    if (typeof node === 'string') {
+      const unstorable = unstorableText(node);
+      return void (unstorable && problem(`holds ${unstorable}`));
+    }
     if (Array.isArray(node)) return node.forEach((item, i) => walk(item, [...segments, String(i)], depth + 1));
     if (!isPlainObject(node)) return void problem(`is not JSON (${typeof node})`);
     for (const [key, item] of Object.entries(node)) {
+      const unstorable = unstorableText(key);
       if (key === '__proto__') problem(`has the key "__proto__", which a plain object reads as its prototype`);
-      else if (key.includes('\0')) problem('has a key holding a NUL character, which PostgreSQL jsonb can\'t store');
+      else if (unstorable) problem(`has a key holding ${unstorable}`);
       else walk(item, [...segments, key], depth + 1);
     }
   };
   walk(value, [...at], at.length);
   return problems;
+}
+
+/** Half a UTF-16 pair with no other half: JSON can escape it (`"\\ud800"`), but it is no Unicode character. */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** What in `text` PostgreSQL's jsonb refuses to store (a NUL, an unpaired surrogate), described; undefined when nothing. */
+function unstorableText(text: string): string | undefined {
+  if (text.includes('\0')) return 'a NUL character, which PostgreSQL jsonb can\'t store';
+  const surrogate = UNPAIRED_SURROGATE.exec(text);
+  if (!surrogate) return undefined;
+  const escaped = `\\u${surrogate[0].charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return `an unpaired UTF-16 surrogate (${escaped} at character ${surrogate.index + 1}), which is no Unicode character: PostgreSQL jsonb can't store it`;
 }
 
 /** The stored configuration of `target`; undefined when the plugin is not installed there (no row). */
