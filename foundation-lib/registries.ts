@@ -1,6 +1,6 @@
 /**
- * The kit's registries read from a foundation at run time: whether a plugin is on for a tenant
- * (`foundation-module plugins enable|disable`), its configuration (`plugins config`), the
+ * The kit's registries read from a foundation at run time: whether a plugin is on for a tenant,
+ * and globally (the kill switch; `foundation-module plugins enable|disable`), its configuration (`plugins config`), the
  * foundation's tenants from its own table (for `resolveTenant` and cron), and where cron's run
  * locks connect. The bindings spread these into their own:
  *

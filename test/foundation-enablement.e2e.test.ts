@@ -6,12 +6,14 @@
  * by id) and a route behind a permission. The operator switches it with `foundation-module plugins`
  * run in the foundation's root; each request is checked for what it answers and what it wrote.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pluginsCommand } from '../cli/commands/plugins.ts';
 import { databaseServers } from '../testing/index.ts';
 import { startReferenceFoundation, type FoundationInstance, type FoundationTenant } from './helpers/foundation-instance.ts';
-import { REPO_ROOT, runCommand } from './helpers/reference-foundation.ts';
+import { copyReferenceFoundation, editBindings, REPO_ROOT, runCommand, vendor } from './helpers/reference-foundation.ts';
 
 const OPEN_ROUTES = path.join(REPO_ROOT, 'test/fixtures/modules/open-routes');
 const ID = 'open-routes';
@@ -158,5 +160,27 @@ describe.each(databaseServers())('the enablement gate of a vendored module, with
       const res = await f.anonymous().get(`${API}/health`).expect(200);
       expect(res.body).toEqual({ ok: true, plugin: ID, version: '0.1.0' });
     });
+  });
+});
+
+describe('a bindings file without the global switch (written by hand, or before the kit asked for it)', () => {
+  let root: string | undefined;
+  afterAll(() => {
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('makes the adapter refuse to load, naming the entry and where it comes from, rather than leave anonymous routes open', async () => {
+    root = copyReferenceFoundation();
+    const vendored = await vendor([OPEN_ROUTES, '--into', root]);
+    expect(vendored.code, vendored.lines.join('\n')).toBe(0);
+    editBindings(root);
+    const bindingsFile = path.join(root, 'src/lib/foundation-module/bindings.ts');
+    const text = fs.readFileSync(bindingsFile, 'utf8');
+    expect(text).toContain('...kitRegistries(getPool, tenantTable),');
+    // What a hand-written enablement looks like: isEnabled alone.
+    fs.writeFileSync(bindingsFile, text.replace('...kitRegistries(getPool, tenantTable),', '...kitRegistries(getPool, tenantTable),\n  isEnabledGlobally: undefined as never,'));
+    const adapter = pathToFileURL(path.join(root, 'src/modules/open-routes/server/routes/index.ts')).href;
+    await expect(import(adapter)).rejects.toThrow(
+      "src/lib/foundation-module/bindings.ts gives no isEnabledGlobally: each must be a function. The kit's registries provide isEnabled and isEnabledGlobally (...kitRegistries(pool, tenantTable)); docs/vendoring.md describes each entry.");
   });
 });
