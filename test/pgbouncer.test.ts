@@ -11,7 +11,7 @@ import pg from 'pg';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionModeFromEnv } from '../sandbox/data/connection-mode.ts';
-import { openDatabase } from '../sandbox/data/database.ts';
+import { inTransaction, openDatabase } from '../sandbox/data/database.ts';
 import { createSandbox } from '../sandbox/index.ts';
 import { createLogger } from '../sandbox/logger.ts';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../testing/databases.ts';
@@ -22,6 +22,7 @@ import { probeModule } from './helpers/probe-module.ts';
 import { CLI, emptyFolder } from './helpers/tenants-cli.ts';
 
 const ADMIN = 'admin@sandbox.dev';
+const SETTINGS = `SELECT current_setting('statement_timeout') AS statement, current_setting('idle_in_transaction_session_timeout') AS idle`;
 const ITEMS = '/api/plugins/items/items';
 const installed = pgbouncerProgram() !== undefined;
 const skipped = installed ? '' : ' (skipped: pgbouncer is not installed; apt-get install pgbouncer)';
@@ -164,6 +165,22 @@ describe.skipIf(!installed).each(databaseServers())(`behind PgBouncer (transacti
       const seen = await Promise.all([1, 2, 3, 4].map(() => settingSeenByAnotherClient(url, 'statement_timeout')));
       expect(seen).toEqual(['0', '0', '0', '0']);
     });
+  });
+
+  it("sets the timeouts in each of the host's own transactions, and leaves the session as the server has it", async () => {
+    const database = await createThrowawayDatabase(server.url);
+    const opened = await openDatabase({ databaseUrl: bouncer.url(database.url), statementTimeoutMs: 1_234, idleInTransactionTimeoutMs: 567 });
+    const client = await opened.pool.connect();
+    try {
+      expect(opened.connectionMode).toBe('pooled');
+      const inside = await inTransaction(client, async () => (await client.query(SETTINGS)).rows[0]);
+      expect(inside).toEqual({ statement: '1234ms', idle: '567ms' });
+      expect((await client.query(SETTINGS)).rows[0]).toEqual({ statement: '0', idle: '0' });
+    } finally {
+      client.release();
+      await opened.close();
+      await database.drop();
+    }
   });
 
   describe('changes made by other processes', () => {

@@ -8,6 +8,7 @@
  */
 import type pg from 'pg';
 import { isKitTenantTable, tenantRowsSql, type TenantDirectory } from '../../foundation-lib/tenant-directory.ts';
+import { beginStatement } from './connection-mode.ts';
 import { ensureSystemSchemaLocked } from './system-schema.ts';
 
 export interface MirrorReport {
@@ -31,7 +32,7 @@ export async function refreshTenantMirror(pool: pg.Pool, directory: TenantDirect
   const tenants = tenantRowsSql(directory);
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(beginStatement(client));
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIRROR_LOCK_KEY.toString()]);
     const source = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${tenants}) t`).catch((error: Error & { code?: string }) => {
       throw new TenantMirrorError(`Could not read the foundation's tenants from ${directory.table} (${error.message}). Check tenantTable in the bindings file: table ${directory.table}, columns ${[directory.id, directory.code, directory.schema, directory.domain].filter(Boolean).join(', ')}.`);

@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import { defaultSchemaName, schemaNameProblem, tenantCodeProblem } from '../../rules/index.ts';
+import { beginStatement } from './connection-mode.ts';
 import { ensureSystemSchemaLocked } from './system-schema.ts';
 import { assertSchemaName, quoteIdent } from './tenancy.ts';
 
@@ -150,7 +151,7 @@ async function createBatch(pool: pg.Pool, tenants: CheckedTenant[]): Promise<Ten
     const fresh = wanted.filter((t) => !results.has(t.code));
     if (fresh.length > 0) {
       try {
-        await client.query('BEGIN');
+        await client.query(beginStatement(client));
         for (const result of await insertBatch(client, fresh)) results.set(result.code, result);
         await client.query('COMMIT');
       } catch (error) {
@@ -266,7 +267,7 @@ export async function dropTenant({ pool, code, confirm, lockTimeoutMs = 10_000 }
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    await client.query(beginStatement(client));
     try {
       await client.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
       // No row lock first: a migration holds the tenant's tables, then key-shares this row for its
