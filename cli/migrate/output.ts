@@ -89,6 +89,7 @@ export function summaryOf(report: RunReport): Record<string, unknown> {
     upToDate: report.plan.upToDate, uninstalled: report.plan.uninstalled, notStarted: report.notStarted,
     applied: report.results.reduce((n, r) => n + r.outcome.applied.length, 0),
     failures: report.results.filter((r) => r.outcome.state !== 'done').map(resultJson),
+    retired: report.retired,
     blockedTargets: report.blocked.map(targetJson),
   };
 }
@@ -115,6 +116,11 @@ function summaryLines(report: RunReport): string[] {
     ...report.blocked.map((w) => `  ${w.blocked!.reason}: ${w.blocked!.message}`),
   ];
   if (problems.length > 0) lines.push('Problems:', ...problems.slice(0, 50), ...(problems.length > 50 ? [`  … and ${problems.length - 50} more (--json lists them all)`] : []));
+  for (const { pluginId, tenants, everywhere } of report.retired) {
+    const where = tenants.length > 0 ? `switched off in tenant(s) ${tenants.slice(0, 8).join(', ')}${tenants.length > 8 ? `, … (${tenants.length})` : ''}` : 'marked not installed';
+    lines.push(`${pluginId} is now ${where}: none of its migrations is applied there${everywhere ? ' (nor anywhere else)' : ''}, so its routes answer 403 PLUGIN_DISABLED. ` +
+      `To bring it back: foundation-module plugins enable ${pluginId}${tenants.length > 0 ? ` --tenant ${tenants[0]}${tenants.length > 1 ? ' …' : ''}` : ''}`);
+  }
   if (report.notStarted > 0 || report.results.some((r) => r.outcome.state !== 'done')) {
     lines.push(`What is left runs again with: foundation-module migrate ${report.plan.direction} --resume ${report.runId}`);
   }

@@ -14,6 +14,7 @@ import { newerInstalledVersion } from '../registry/plugin-versions.ts';
 import { applyTarget, undoTarget, type TargetOutcome } from './apply.ts';
 import { openJournal, readRunArgs, type RunArgs } from './journal.ts';
 import { targetKey, undoChangedFiles } from './redo.ts';
+import { retireUndonePlugins, type UndonePlugin } from './undone-plugins.ts';
 import { planDown, planUp, PlanError, type MigrationPlan, type ModuleMigrations, type PlanOptions, type TargetWork } from './plan.ts';
 
 /**
@@ -83,6 +84,8 @@ export interface RunReport {
   notStarted: number;
   /** With `redoChangedFiles`: what was undone to be applied again, one sentence per target. */
   redone: string[];
+  /** `down`: plugins switched off where none of their files is applied any more (undone-plugins.ts). */
+  retired: UndonePlugin[];
   /** 0 all done; 1 some target failed or is blocked; 3 a lock timed out or a target is quarantined. */
   exitCode: 0 | 1 | 3;
   elapsedMs: number;
@@ -107,8 +110,8 @@ export async function runMigrations(options: RunnerOptions): Promise<RunReport> 
   const runnable = plan.work.filter((w) => !w.blocked);
   const concurrency = runnable.length > 0 && !dryRun ? await cappedConcurrency(pool, options.concurrency ?? DEFAULT_CONCURRENCY) : 0;
   onEvent?.({ type: 'planned', plan, runnable: runnable.length, concurrency });
-  const report = (runId: string | null, results: TargetResult[], notStarted: number): RunReport =>
-    ({ runId, plan, results, blocked, notStarted, redone, exitCode: exitCodeOf(results, blocked), elapsedMs: performance.now() - started });
+  const report = (runId: string | null, results: TargetResult[], notStarted: number, retired: UndonePlugin[] = []): RunReport =>
+    ({ runId, plan, results, blocked, notStarted, redone, retired, exitCode: exitCodeOf(results, blocked), elapsedMs: performance.now() - started });
   if (dryRun) return report(null, [], 0);
   // A real run leaves the database ready for the next one (and for `tenants create`), even with nothing to apply.
   if (!options.systemSchemaReady && (runnable.length > 0 || !plan.ledger)) await ensureSystemSchemaLocked(pool);
@@ -153,7 +156,8 @@ export async function runMigrations(options: RunnerOptions): Promise<RunReport> 
 
   // A canary run (--tenant) leaves other tenants behind: the installed version stays until all are done.
   if (direction === 'up' && !args.tenants) await flipVersions(pool, modules.filter((m) => !args.plugins || args.plugins.includes(m.id)), results, blocked, notStarted);
-  const final = report(journal.runId, results, notStarted);
+  const retired = direction === 'down' ? await retireUndonePlugins(pool, results) : [];
+  const final = report(journal.runId, results, notStarted, retired);
   await journal.finish(final.exitCode === 0 && notStarted === 0);
   return final;
 }

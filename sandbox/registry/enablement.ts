@@ -46,7 +46,9 @@ export async function recordTenantPlugins(client: pg.ClientBase, plugins: Loaded
       `INSERT INTO public.sys_tenant_plugins (tenant_id, plugin_id, enabled, version_installed)
        SELECT t.id, $2, $3, $4 FROM unnest($1::uuid[]) AS t(id)
         WHERE NOT EXISTS (SELECT 1 FROM public.sys_tenant_plugin_uninstalls u WHERE u.tenant_id = t.id AND u.plugin_id = $2)
-       ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET version_installed = EXCLUDED.version_installed, updated_at = now()
+       ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET version_installed = EXCLUDED.version_installed, updated_at = now(),
+         -- A row at 0.0.0 was retired by a migrate down: installed again, it counts as new.
+         enabled = CASE WHEN sys_tenant_plugins.version_installed = '0.0.0' THEN EXCLUDED.enabled ELSE sys_tenant_plugins.enabled END
          WHERE sys_tenant_plugins.version_installed IS DISTINCT FROM EXCLUDED.version_installed`,
       [tenantIds, meta.id, enableNewPlugins, meta.version]);
   }
