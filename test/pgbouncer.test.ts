@@ -81,6 +81,18 @@ describe('how the sandbox finds out whether a pooler is between it and PostgreSQ
   });
 
   it.each([
+    ['postgres://nobody@127.0.0.1:1/none', /Cannot connect to PostgreSQL at SANDBOX_SESSION_DATABASE_URL postgres:\/\/nobody@127\.0\.0\.1:1\/none: .*ECONNREFUSED/],
+    ['postgres://u:secret@127.0.0.1:1/none', /SANDBOX_SESSION_DATABASE_URL postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/none/],
+  ])('a session URL that does not answer (%s) refuses the start, naming it', async (sessionDatabaseUrl, message) => {
+    const database = await createThrowawayDatabase(databaseServers()[0]!.url);
+    try {
+      await expect(openDatabase({ databaseUrl: database.url, sessionDatabaseUrl })).rejects.toThrow(message);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it.each([
     ['', 'auto'], ['auto', 'auto'], [' Pooled ', 'pooled'], ['direct', 'direct'],
     ['transaction', /SANDBOX_CONNECTION_MODE must be "auto", "direct" or "pooled" \(got "transaction"\)/],
     ['pgbouncer', /must be "auto", "direct" or "pooled"/],
