@@ -38,7 +38,8 @@ export async function openOperatorDatabase(options: DatabaseOptions, cwd: string
     throw new UsageError(`${cwd} is a foundation (it has ${LIB_DIR}/): give its database with DATABASE_URL or --database-url. Operator commands start no embedded PostgreSQL there.`);
   }
   const directory = foundation?.directory ?? KIT_TENANT_TABLE;
-  const database = await openDatabase(options);
+  // While `npm run dev` serves the sandbox's data, its server is the one to work on.
+  const database = await openDatabase({ shareRunningEmbedded: true, ...options });
   try {
     if (!isKitTenantTable(directory)) await checkDirectory(database, directory, write);
   } catch (error) {

@@ -44,6 +44,8 @@ export interface DatabaseOptions {
    * pooler they can't keep one. @default SANDBOX_SESSION_DATABASE_URL, else the pool's own URL
    */
   sessionDatabaseUrl?: string;
+  /** Use the embedded server a running `npm run dev` serves from `sandboxDir`, instead of refusing (the operator commands). @default false */
+  shareRunningEmbedded?: boolean;
 }
 
 export interface Database {
@@ -86,7 +88,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
   let embedded: EmbeddedPostgres | undefined;
   let url = databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(sandboxDir, 'postgres') });
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(sandboxDir, 'postgres'), shareRunning: options.shareRunningEmbedded ?? false });
     url = embedded.url;
   }
   const timeouts = { statementTimeoutMs, idleInTransactionTimeoutMs };

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { SandboxStartError } from '../errors.ts';
 import { locatePostgresBinaries } from './binaries.ts';
 import { pickPort } from '../free-port.ts';
-import { clearPostmasterPid } from './postmaster-pid.ts';
+import { clearPostmasterPid, serverOwnedByRunningSandbox } from './postmaster-pid.ts';
 import { binariesReachableBy, dataDirReachableBy, handOver, unprivilegedUser } from './run-as.ts';
 
 export interface EmbeddedPostgresOptions {
@@ -32,6 +32,11 @@ export interface EmbeddedPostgresOptions {
   fast?: boolean;
   /** Where the server's own log goes. @default `<dataDir>.log` */
   logFile?: string;
+  /**
+   * When a running sandbox already serves `dataDir`, connect to its server (and never stop it)
+   * instead of refusing: what the operator commands do while `npm run dev` runs. @default false
+   */
+  shareRunning?: boolean;
 }
 
 export interface EmbeddedPostgres {
@@ -39,6 +44,8 @@ export interface EmbeddedPostgres {
   url: string;
   port: number;
   dataDir: string;
+  /** True when this is another running sandbox's server (`shareRunning`): `stop()` leaves it running. */
+  shared?: boolean;
   /** Fast shutdown; resolves when the server process has exited. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -61,6 +68,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const ids = runAs ? { uid: runAs.uid, gid: runAs.gid } : {};
 
+  const running = options.shareRunning ? serverOwnedByRunningSandbox(physicalDir) : undefined;
+  if (running) {
+    const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${running.port}/${database}`;
+    return { url, port: running.port, dataDir: physicalDir, shared: true, stop: async () => {} };
+  }
   clearPostmasterPid(physicalDir);
   if (!fs.existsSync(path.join(physicalDir, 'PG_VERSION'))) {
     initCluster(binaries.initdb, physicalDir, user, password, ids, runAs);

@@ -40,6 +40,22 @@ export function clearPostmasterPid(dir: string): void {
   while (isAlive(pid) && Date.now() < deadline) spawnSync('sleep', ['0.1']);
 }
 
+/**
+ * The server that another running sandbox (`npm run dev`) owns in `dir`, if there is one: the
+ * operator commands share it instead of refusing to start a second one on the same files.
+ */
+export function serverOwnedByRunningSandbox(dir: string): { pid: number; port: number } | undefined {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return undefined;
+  const [pidLine = '', , , portLine = ''] = fs.readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(pidLine);
+  const port = Number(portLine.trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535 || !isAlive(pid)) return undefined;
+  if (isPostmasterOf(pid, dir) !== true) return undefined;
+  const parent = parentPid(pid);
+  return parent !== undefined && parent !== 1 && isAlive(parent) ? { pid, port } : undefined;
+}
+
 /** A zombie counts as dead: it holds nothing, and init reaps it in its own time. */
 function isAlive(pid: number): boolean {
   try {
