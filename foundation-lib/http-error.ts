@@ -115,8 +115,8 @@ const UNAVAILABLE: Answer = { status: 503, code: 'DATABASE_UNAVAILABLE', message
 
 /** A connection that could not be made: refused, unreachable, a name that does not resolve, a connect timeout. */
 const CONNECT_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-/** pg's own words for a connection lost or never made (it gives them no code). */
-const PG_CONNECTION_MESSAGES = /^Connection terminated (unexpectedly|due to connection timeout)/;
+/** pg's own words for a connection lost or never made (it gives them no code); a query on a client that lost it says the last. */
+const PG_CONNECTION_MESSAGES = /^(Connection terminated (unexpectedly|due to connection timeout)|Client has encountered a connection error and is not queryable)/;
 
 /**
  * Whether `error` (or one it wraps: `cause`, an AggregateError's `errors`, as Node's connect gives

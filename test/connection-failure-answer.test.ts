@@ -28,7 +28,8 @@ describe.each(databaseServers())('a database that cannot be reached, on $name Po
     await admin.connect();
     try {
       const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      // With a timeout, it returns once the backend is gone: the query below can't slip in before.
+      await admin.query('SELECT pg_terminate_backend($1, 5000)', [rows[0]!.pid]);
       return await client.query('SELECT 1').then(() => new Error('the session survived'), (error: unknown) => error);
     } finally {
       await admin.end();
