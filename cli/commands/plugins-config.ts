@@ -10,11 +10,12 @@ import path from 'node:path';
 import { configKeyProblem, pluginIdProblem, tenantCodeProblem } from '../../rules/index.ts';
 import type { Database } from '../../sandbox/data/database.ts';
 import { MODULE_MANIFEST, readModuleCatalog, type ModuleCatalog } from '../../sandbox/plugins/catalog.ts';
-import { compileConfigSchema, SCHEMA_FIELD, type ConfigLevel, type ConfigSchema } from '../../sandbox/plugins/config-schema.ts';
+import { compileConfigSchema, jsonPath, SCHEMA_FIELD, type ConfigLevel, type ConfigSchema } from '../../sandbox/plugins/config-schema.ts';
 import { readStaticMeta } from '../../sandbox/plugins/static-meta.ts';
 import {
   configValueProblems, ConfigWriteError, describeTarget, MAX_CONFIG_BYTES, readPluginConfig, setPluginConfig, type ConfigTarget,
 } from '../../sandbox/registry/config-admin.ts';
+import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from '../../sandbox/registry/config-depth.ts';
 import { findTenants } from '../../sandbox/registry/enablement.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { openOperatorDatabase } from '../operator-database.ts';
@@ -78,9 +79,14 @@ export async function pluginsConfigCommand(argv: string[], kitVersion: string, {
     await database.refreshTenants();
     const target = await targetOf(database, args);
     if (writes) return await change(database, target, args.key!, value, schema.schema, out);
-    const stored = await readPluginConfig(database.pool, target);
-    if (!stored) throw new CliError(notInstalled(target), 1);
-    return args.action === 'get' ? get(target, stored, args.key!, schema, out) : list(target, stored, schema, out);
+    const raw = await readPluginConfig(database.pool, target);
+    if (!raw) throw new CliError(notInstalled(target), 1);
+    // Shown as plugins read it: a key nested too deep (written with SQL) as not set, and named.
+    const { config: stored, tooDeep } = readableConfig(raw);
+    const unreadable = tooDeep.map((key) => ({ key, path: jsonPath([key]), message: `nests deeper than ${MAX_CONFIG_DEPTH} levels` }));
+    return args.action === 'get'
+      ? get(target, stored, args.key!, schema, unreadable.filter((u) => u.key === args.key), out)
+      : list(target, stored, schema, unreadable, out);
   } catch (error) {
     throw error instanceof ConfigWriteError ? new CliError(error.message, 1) : error;
   } finally {
@@ -165,15 +171,28 @@ const show = (value: unknown) => (value === undefined ? '(not set)' : JSON.strin
 const base = (target: ConfigTarget) => ({ plugin: target.pluginId, tenant: target.tenant?.code ?? null });
 
 async function change(database: Database, target: ConfigTarget, key: string, value: unknown, schema: ConfigSchema | undefined, out: Out): Promise<number> {
-  const { previous, config } = await setPluginConfig({ pool: database.pool, ...target, key, value, schema });
+  const { previous, previousTooDeep, config } = await setPluginConfig({ pool: database.pool, ...target, key, value, schema });
   const fallback = value === undefined && schema ? schema.withDefaults(config)[key] : undefined;
-  out({ event: 'config', command: value === undefined ? 'unset' : 'set', ...base(target), key, value: value ?? null, previous: previous ?? null, ...(value === undefined ? { default: fallback ?? null } : {}) }, () => [
+  const was = previousTooDeep ? `a value nested deeper than ${MAX_CONFIG_DEPTH} levels` : previous === undefined ? 'not set' : JSON.stringify(previous);
+  out({
+    event: 'config', command: value === undefined ? 'unset' : 'set', ...base(target), key, value: value ?? null, previous: previous ?? null,
+    ...(previousTooDeep ? { previousTooDeep } : {}), ...(value === undefined ? { default: fallback ?? null } : {}),
+  }, () => [
     value === undefined
-      ? `${capitalised(describeTarget(target))}: ${key} removed (was ${previous === undefined ? 'not set' : JSON.stringify(previous)})${fallback === undefined ? '' : `; it reads as its default ${JSON.stringify(fallback)}`}.`
-      : `${capitalised(describeTarget(target))}: ${key} = ${JSON.stringify(value)} (was ${previous === undefined ? 'not set' : JSON.stringify(previous)}).`,
+      ? `${capitalised(describeTarget(target))}: ${key} removed (was ${was})${fallback === undefined ? '' : `; it reads as its default ${JSON.stringify(fallback)}`}.`
+      : `${capitalised(describeTarget(target))}: ${key} = ${JSON.stringify(value)} (was ${was}).`,
   ]);
   return 0;
 }
+
+interface Unreadable {
+  key: string;
+  path: string;
+  message: string;
+}
+
+const unreadableLine = (target: ConfigTarget, { key, path: at, message }: Unreadable) =>
+  `Unreadable (written around this command?): ${at} ${message}: plugins read it as not set. ${unsetCommand(target.pluginId, target.tenant?.code, key)} removes it.`;
 
 type Source = 'set' | 'default' | 'none';
 
@@ -183,26 +202,28 @@ function entryOf(stored: Record<string, unknown>, full: Record<string, unknown>,
   return { value: undefined, source: 'none' };
 }
 
-function get(target: ConfigTarget, stored: Record<string, unknown>, key: string, found: SchemaFound, out: Out): number {
+function get(target: ConfigTarget, stored: Record<string, unknown>, key: string, found: SchemaFound, unreadable: Unreadable[], out: Out): number {
   const { value, source } = entryOf(stored, found.schema?.withDefaults(stored) ?? stored, key);
-  out({ event: 'config', ...base(target), key, value: value ?? null, source }, () => [
+  out({ event: 'config', ...base(target), key, value: value ?? null, source, ...(unreadable.length > 0 ? { unreadable: unreadable[0]!.message } : {}) }, () => [
     source === 'set' ? JSON.stringify(value) : source === 'default' ? `${JSON.stringify(value)} (default)` : '(not set)',
+    ...unreadable.map((u) => unreadableLine(target, u)),
     ...(found.missing ? [`Note: ${found.missing} Defaults are not shown.`] : []),
   ]);
   return 0;
 }
 
-function list(target: ConfigTarget, stored: Record<string, unknown>, found: SchemaFound, out: Out): number {
+function list(target: ConfigTarget, stored: Record<string, unknown>, found: SchemaFound, unreadable: Unreadable[], out: Out): number {
   const full = found.schema?.withDefaults(stored) ?? stored;
   const declared = Object.keys((found.schema?.source.properties as Record<string, unknown> | undefined) ?? {});
-  const keys = [...new Set([...Object.keys(stored), ...declared])].sort();
+  const keys = [...new Set([...Object.keys(stored), ...declared, ...unreadable.map((u) => u.key)])].sort();
   const problems = found.schema?.problems(stored) ?? [];
   const entries = keys.map((key) => ({ key, ...entryOf(stored, full, key) }));
   for (const entry of entries) out({ event: 'config', ...base(target), key: entry.key, value: entry.value ?? null, source: entry.source }, () => []);
-  out({ event: 'summary', command: 'list', ...base(target), keys: keys.length, problems }, () => [
+  out({ event: 'summary', command: 'list', ...base(target), keys: keys.length, problems, ...(unreadable.length > 0 ? { unreadable: unreadable.map(({ path: at, message }) => ({ path: at, message })) } : {}) }, () => [
     `${capitalised(describeTarget(target))}: ${keys.length} key(s).`,
     ...(entries.length > 0 ? table([['key', 'value', 'source'], ...entries.map((e) => [e.key, clip(show(e.value)), e.source === 'none' ? '' : e.source])]) : []),
     ...problems.map((p) => `Invalid (written around this command?): ${p.path} ${p.message}`),
+    ...unreadable.map((u) => unreadableLine(target, u)),
     ...(found.missing ? [`Note: ${found.missing} Defaults are not shown.`] : []),
   ]);
   return 0;

@@ -11,11 +11,11 @@
 import type pg from 'pg';
 import { configKeyProblem } from '../../rules/index.ts';
 import { isPlainObject, jsonPath, SCHEMA_FIELD, type ConfigLevel, type ConfigProblem, type ConfigSchema } from '../plugins/config-schema.ts';
+import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from './config-depth.ts';
 
 /** Larger configuration belongs in the module's own tables: every read of a key reads the whole object. */
 export const MAX_CONFIG_BYTES = 64 * 1024;
-/** Deeper than this is no configuration a person writes, and costs every reader a deep walk. */
-export const MAX_CONFIG_DEPTH = 32;
+export { MAX_CONFIG_DEPTH } from './config-depth.ts';
 
 export interface ConfigTarget {
   pluginId: string;
@@ -36,7 +36,7 @@ export class ConfigWriteError extends Error {
 export const levelOf = (target: ConfigTarget): ConfigLevel => (target.tenant ? 'tenant' : 'global');
 
 /** `plugin items` or `plugin items in tenant acme`, for messages. */
-export const describeTarget = ({ pluginId, tenant }: ConfigTarget) => `plugin ${pluginId}${tenant ? ` in tenant ${tenant.code}` : ' (global)'}`;
+export const describeTarget = ({ pluginId, tenant }: { pluginId: string; tenant?: { code: string } }) => `plugin ${pluginId}${tenant ? ` in tenant ${tenant.code}` : ' (global)'}`;
 
 /**
  * What makes `value` unstorable as configuration whatever the schema says: not JSON, a NUL or
@@ -100,8 +100,10 @@ export interface ConfigWrite extends ConfigTarget {
 }
 
 export interface ConfigWriteResult {
-  /** The key's stored value before (undefined: not set). */
+  /** The key's stored value before (undefined: not set, or too deep to read: see previousTooDeep). */
   previous: unknown;
+  /** The value replaced nested deeper than MAX_CONFIG_DEPTH (written with SQL): readers had ignored it. */
+  previousTooDeep?: boolean;
   /** The whole stored configuration after. */
   config: Record<string, unknown>;
 }
@@ -128,7 +130,16 @@ export async function setPluginConfig({ pool, key, value, schema, ...target }: C
         : `Plugin ${target.pluginId} is not installed (no row in sys_plugins): foundation-module plugins enable ${target.pluginId} installs it.`, 'not-installed');
     }
     const current = isPlainObject(rows[0]!.config) ? rows[0]!.config : {};
-    const previous = Object.hasOwn(current, key) ? current[key] : undefined;
+    // Another key too deep to check or copy (written with SQL) must go first; this one is replaced.
+    const { tooDeep } = readableConfig(current);
+    const blocking = tooDeep.filter((other) => other !== key);
+    if (blocking.length > 0) {
+      throw new ConfigWriteError(`Refused: ${describeTarget(target)}: the stored ${blocking.map((other) => jsonPath([other])).join(', ')} ${blocking.length === 1 ? 'nests' : 'nest'} deeper than ${MAX_CONFIG_DEPTH} levels (written around this command): `
+        + `${blocking.map((other) => unsetCommand(target.pluginId, target.tenant?.code, other)).join('; ')} ${blocking.length === 1 ? 'removes it' : 'remove them'}. Nothing changed.`, 'invalid',
+      blocking.map((other) => ({ path: jsonPath([other]), message: `nests deeper than ${MAX_CONFIG_DEPTH} levels` })));
+    }
+    const previousTooDeep = tooDeep.includes(key);
+    const previous = Object.hasOwn(current, key) && !previousTooDeep ? current[key] : undefined;
     const next: Record<string, unknown> = { ...current };
     if (value === undefined) delete next[key];
     else Object.defineProperty(next, key, { value, enumerable: true, writable: true, configurable: true });
@@ -145,7 +156,7 @@ export async function setPluginConfig({ pool, key, value, schema, ...target }: C
       await client.query('UPDATE public.sys_plugins SET config = $2::jsonb, updated_at = now() WHERE plugin_id = $1', [target.pluginId, text]);
     }
     await client.query('COMMIT');
-    return { previous, config: next };
+    return { previous, ...(previousTooDeep ? { previousTooDeep } : {}), config: next };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;

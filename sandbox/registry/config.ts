@@ -10,7 +10,9 @@ import type pg from 'pg';
 import type { ConfigCapability } from '../contract.ts';
 import { currentConnection, type Tenancy } from '../data/tenancy.ts';
 import type { Logger } from '../logger.ts';
-import { isPlainObject, type ConfigLevel, type ConfigSchema } from '../plugins/config-schema.ts';
+import { isPlainObject, jsonPath, type ConfigLevel, type ConfigSchema } from '../plugins/config-schema.ts';
+import { describeTarget } from './config-admin.ts';
+import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from './config-depth.ts';
 import { configKeyProblem } from '../../rules/index.ts';
 
 export interface PluginConfigOptions {
@@ -32,12 +34,26 @@ function checkKey(key: unknown): string {
 export function pluginConfig({ pool, tenancy, pluginId, schemas = {}, logger }: PluginConfigOptions): ConfigCapability {
   const warned = new Set<string>();
 
-  function answer<T>(level: ConfigLevel, stored: unknown, key: string, where: string): T | undefined {
+  /** Once per process, configuration and keys: a plugin reads its configuration on every request. */
+  function warnTooDeep(tenantCode: string | undefined, tooDeep: string[]): void {
+    const once = `${tenantCode ?? '(global)'} too deep: ${tooDeep.join(',')}`;
+    if (warned.has(once)) return;
+    warned.add(once);
+    const paths = tooDeep.map((key) => jsonPath([key])).join(', ');
+    const fixes = tooDeep.map((key) => unsetCommand(pluginId, tenantCode, key)).join('; ');
+    logger?.warn({ pluginId, tenant: tenantCode ?? null, keys: tooDeep },
+      `the stored configuration of ${describeTarget({ pluginId, tenant: tenantCode === undefined ? undefined : { code: tenantCode } })} has ${paths} nesting deeper than ${MAX_CONFIG_DEPTH} levels (written around the CLI?): `
+      + `${tooDeep.length === 1 ? 'it reads' : 'they read'} as not set. ${fixes} ${tooDeep.length === 1 ? 'removes it' : 'remove them'}.`);
+  }
+
+  function answer<T>(level: ConfigLevel, stored: unknown, key: string, where: string, tenantCode?: string): T | undefined {
     const schema = schemas[level];
     // `'5'::jsonb` written with SQL is no configuration: read as none (the schema check says so).
-    const config = isPlainObject(stored) ? stored : {};
+    // A key nested too deep to check or copy (SQL again) reads as not set, rather than failing every read.
+    const { config, tooDeep } = readableConfig(stored);
+    if (tooDeep.length > 0) warnTooDeep(tenantCode, tooDeep);
     if (schema && !warned.has(where)) {
-      const problems = schema.problems(stored ?? {});
+      const problems = schema.problems(isPlainObject(stored) ? config : stored ?? {});
       if (problems.length > 0) {
         warned.add(where);
         logger?.warn({ pluginId, config: where, problems }, `the stored ${where} configuration of plugin ${pluginId} breaks its schema (written around the CLI?): ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
@@ -58,10 +74,10 @@ export function pluginConfig({ pool, tenancy, pluginId, schemas = {}, logger }: 
     },
     async getTenant<T>(tenantReference: string, key: string): Promise<T | undefined> {
       checkKey(key);
-      const { id } = await tenancy.get(tenantReference);
+      const { id, code } = await tenancy.get(tenantReference);
       const { rows } = await currentConnection(pool).query<{ config: unknown }>(
         'SELECT config FROM public.sys_tenant_plugins WHERE plugin_id = $1 AND tenant_id = $2', [pluginId, id]);
-      return answer<T>('tenant', rows[0]?.config, key, `tenant ${id}`);
+      return answer<T>('tenant', rows[0]?.config, key, `tenant ${id}`, code);
     },
   };
 }
