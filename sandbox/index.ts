@@ -168,7 +168,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     const rbac = createRbac({ pool, permissions: access.permissions, onWrite: access.forget });
     const identity = createIdentity({ pool, tenancy, jwtSecret, devHeaders: devIdentityHeaders, users: access.users });
     const cron = createCronScheduler(logger, sandboxCronHost({ pool, sessionConnection: database.sessionConnection, tenancy, enablement, plugins }));
-    const services = { pool, tenancy, rbac, events: createEventBus(logger), cron, logger };
+    const services = { pool, tenancy, rbac, events: createEventBus(logger), cron, logger, enablement };
     const mounted = [];
     for (const plugin of plugins) {
       const ctx = createPluginContext(plugin, services);

@@ -15,6 +15,7 @@ import type { LoadedPlugin } from './loader.ts';
 import { createPluginLogger } from './log.ts';
 import type { Rbac } from '../access/rbac.ts';
 import type { Tenancy } from '../data/tenancy.ts';
+import type { EnablementCache } from '../registry/enablement-cache.ts';
 
 export interface HostServices {
   pool: pg.Pool;
@@ -23,6 +24,7 @@ export interface HostServices {
   events: EventBus;
   cron: CronScheduler;
   logger: Logger;
+  enablement: Pick<EnablementCache, 'check'>;
 }
 
 export function createPluginContext(plugin: LoadedPlugin, services: HostServices): PluginContext {
@@ -30,6 +32,16 @@ export function createPluginContext(plugin: LoadedPlugin, services: HostServices
   const { tenancy } = services;
   // The app runs it in the request's scope (plugins/scope.ts): its handlers know their request and tenant.
   const router = express.Router();
+  /** A rejection when the plugin is off in `tenantId` (or everywhere); undefined, and no promise made, when it is on. */
+  const refusedIn = (tenantId: string): Promise<never> | undefined => {
+    const enabled = services.enablement.check(pluginId, tenantId);
+    if (enabled.global && enabled.tenant !== false) return undefined;
+    return (async () => {
+      // A tenant that does not exist is the tenancy's answer (400 UNKNOWN_TENANT), not a switch.
+      if (enabled.global) await tenancy.get(tenantId);
+      throw new HttpError(403, 'PLUGIN_DISABLED', `Plugin ${pluginId} is disabled ${enabled.global ? 'for this tenant' : 'globally'}.`, { pluginId, tenantId });
+    })();
+  };
   return {
     router,
     auth(req: Request) {
@@ -37,8 +49,12 @@ export function createPluginContext(plugin: LoadedPlugin, services: HostServices
       return { tenantId: req.identity.tenantId, userId: req.identity.userId };
     },
     rbac: services.rbac.forPlugin(pluginId, plugin.permissions),
-    withTenantTx: (tenantId, run) => tenancy.withTenantTx(tenantId, run),
-    resolveTenant: (query) => tenancy.resolve(checkTenantQuery(query)),
+    // A route without identity (a webhook) names its tenant here: the plugin's switches hold as at the gate.
+    withTenantTx: (tenantId, run) => refusedIn(tenantId) ?? tenancy.withTenantTx(tenantId, run),
+    resolveTenant: (query) => tenancy.resolve(checkTenantQuery(query)).then(async (tenant) => {
+      if (tenant) await refusedIn(tenant.id);
+      return tenant;
+    }),
     config: pluginConfig({ pool: services.pool, tenancy, pluginId, schemas: plugin.configSchemas, logger: services.logger }),
     events: services.events.forPlugin(pluginId),
     cron: services.cron.forPlugin(pluginId),
