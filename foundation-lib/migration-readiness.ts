@@ -9,12 +9,26 @@
  *
  * Shared by the sandbox and, vendored, by a foundation's adapter: imports only the library beside it.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { kitTenantIdSql } from './tenant-directory.ts';
 
 /** The migration files (names, such as `001_init.sql`) a plugin's code expects to have run. */
 export interface PluginMigrationNames {
   public: readonly string[];
   tenant: readonly string[];
+}
+
+/** An up migration's file name (`NNN_name.sql`, not `.down.sql`): the rule of rules/migration-file.ts, restated for a foundation. */
+const UP_FILE = /^\d+_[a-z0-9]+(?:_[a-z0-9]+)*\.sql$/;
+
+/** The files of a module's `migrations/` folder as vendored beside its code (none when it has no such folder). */
+export function migrationNamesIn(migrationsDir: string): PluginMigrationNames {
+  const names = (scope: 'public' | 'tenant') => {
+    const dir = path.join(migrationsDir, scope);
+    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => UP_FILE.test(name) && !name.endsWith('.down.sql')).sort() : [];
+  };
+  return { public: names('public'), tenant: names('tenant') };
 }
 
 export interface LedgerReader {

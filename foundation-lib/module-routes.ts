@@ -5,9 +5,11 @@
  * made from this foundation's bindings (src/lib/foundation-module/bindings.ts). The registry
  * mounts it at `/api/plugins/<id>`; `permissions` is every permission the module checks.
  */
+import { fileURLToPath } from 'node:url';
 import * as pluginModule from '../../plugin/index.ts';
 import bindings from '../../../../lib/foundation-module/bindings.ts';
 import { createPluginRouter } from '../../../../lib/foundation-module/plugin-router.ts';
 
 export const permissions: string[] = pluginModule.permissions;
-export default await createPluginRouter(pluginModule, bindings);
+// Its migrations, vendored beside its code: cron runs only in tenants where all of them ran.
+export default await createPluginRouter(pluginModule, bindings, { migrationsDir: fileURLToPath(new URL('../../migrations/', import.meta.url)) });

@@ -22,8 +22,9 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import type { CronCapability, EventHandler, FoundationPlugin, LogMeta, PluginContext, PluginEvent, PluginLogger, RequestIdentity, TenantDb, TenantInfo } from 'create-foundation-module/contract';
-import type pg from 'pg';
+import pg from 'pg';
 import { createCronScheduler, type CronScheduler } from './cron-scheduler.ts';
+import { migrationNamesIn, migrationReadiness, type PluginMigrationNames } from './migration-readiness.ts';
 import { answerFor, HttpError } from './http-error.ts';
 
 /** What bindings.ts maps from the foundation: one object per foundation, shared by its modules. */
@@ -88,17 +89,30 @@ let scheduler: CronScheduler | undefined;
  */
 export async function stopCronJobs(): Promise<void> {
   const stopping = scheduler;
+  const ledger = ledgerPool;
   scheduler = undefined;
+  ledgerPool = undefined;
   await stopping?.stop();
+  await ledger?.end();
 }
+
+/** Each module's migration files (from its `migrations/` folder): cron runs only in tenants where all of them ran. */
+const expectedMigrations = new Map<string, PluginMigrationNames>();
+/** Where cron reads the migration ledger: a connection of its own, never the foundation's pool. */
+let ledgerPool: pg.Pool | undefined;
 
 function cronScheduler(bindings: FoundationBindings): CronScheduler {
   if (scheduler) return scheduler;
   const connection = bindings.cronLockConnection();
+  // One connection at most, closed when idle: it never holds the process open.
+  const ledger = connection ? new pg.Pool({ ...connection, max: 1, idleTimeoutMillis: 5_000, allowExitOnIdle: true }) : undefined;
+  ledger?.on('error', () => {});
+  ledgerPool = ledger;
   scheduler = createCronScheduler(bindings.logger, {
     listTenants: () => bindings.listTenants(),
     isEnabled: (pluginId, tenantId) => (tenantId === null ? bindings.isEnabledGlobally(pluginId) : bindings.isEnabled(pluginId, tenantId)),
     inScope: (tenantId, run) => currentRequest.run({ tenantId }, run),
+    ...(ledger ? { migratedTenants: migrationReadiness(ledger, (pluginId) => expectedMigrations.get(pluginId)) } : {}),
     locks: connection ? { connection, applicationName: 'foundation-module-cron', unref: true } : undefined,
     unref: true,
   });
@@ -111,8 +125,9 @@ const listeners = new Map<string, { pluginId: string; handler: EventHandler }[]>
 const EVENT_NAME = /^[a-z][a-z0-9-]{1,39}\.[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 
 /** Builds the module's router: calls `register(ctx)` once, behind the health route, the gate and the envelope. */
-export async function createPluginRouter({ default: plugin, permissions = [] }: PluginModule, bindings: FoundationBindings): Promise<Router> {
+export async function createPluginRouter({ default: plugin, permissions = [] }: PluginModule, bindings: FoundationBindings, { migrationsDir }: { migrationsDir?: string } = {}): Promise<Router> {
   const pluginId = plugin.meta.id;
+  if (migrationsDir) expectedMigrations.set(pluginId, migrationNamesIn(migrationsDir));
   checkBindings(bindings);
   const router = express.Router();
   router.get('/health', (_req, res) => {

@@ -43,6 +43,24 @@ describe('cron jobs of a vendored module, run by the reference foundation (Postg
     }
   });
 
+  it('skips a tenant where a migration of the module has not run (the ledger lacks it), and runs there again once it has', async () => {
+    const [row] = await f.sql<Record<string, unknown>>(
+      `SELECT m.* FROM sys_plugin_migrations m JOIN sys_tenant t ON t.id = m.tenant_id WHERE m.plugin_id = 'guarantees' AND t.schema_name = $1 ORDER BY m.name DESC LIMIT 1`, [acme.schemaName]);
+    expect(row, 'guarantees is migrated in acme').toBeDefined();
+    await f.sql('DELETE FROM sys_plugin_migrations WHERE id = $1', [row!.id]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const [acmeBefore, devBefore] = [(await ticks(acme)).length, (await ticks(dev)).length];
+      await waitFor(async () => (await ticks(dev)).length >= devBefore + 2, 'two more ticks in dev');
+      expect((await ticks(acme)).length, 'no tick in acme while its migration is pending').toBe(acmeBefore);
+    } finally {
+      const columns = Object.keys(row!);
+      await f.sql(`INSERT INTO sys_plugin_migrations (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, columns.map((c) => row![c]));
+    }
+    const acmeAgain = (await ticks(acme)).length;
+    await waitFor(async () => (await ticks(acme)).length >= acmeAgain + 2, 'two ticks in acme once its migration is recorded again');
+  });
+
   it('runs nothing in a tenant where the module is disabled, and goes on in the others', async () => {
     const lines: string[] = [];
     const code = await pluginsCommand(['disable', 'guarantees', '--tenant', 'acme', '--database-url', f.databaseUrl], '0.0.0-test', { cwd: f.root, write: (line) => lines.push(line) });
