@@ -60,6 +60,20 @@ export async function openOperatorDatabase(options: DatabaseOptions, cwd: string
   };
 }
 
+/**
+ * Which of the kit's system tables `tables` (schema-qualified) the database lacks. A database the
+ * kit never set up has none, and a reading command would fail on its first query; `migrate up`
+ * creates them. Asked without creating anything, so a look at the wrong database leaves it as it was.
+ */
+export async function missingSystemTables({ pool }: Pick<Database, 'pool'>, tables: readonly string[]): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string }>('SELECT name FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n) WHERE to_regclass(name) IS NULL ORDER BY n', [tables]);
+  return rows.map((row) => row.name);
+}
+
+/** The refusal of a command that needs the system tables `missing`, with the way out. */
+export const noSystemTables = (missing: readonly string[]) =>
+  `This database has no foundation-module system tables yet (${missing.join(', ')}): run \`foundation-module migrate up\` first, which creates them.`;
+
 /** The foundation's tenant table answers as the bindings' tenantTable says; its tenants the kit can't migrate are named. */
 async function checkDirectory({ pool }: Database, directory: TenantDirectory, write: (line: string) => void): Promise<void> {
   try {

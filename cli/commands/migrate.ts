@@ -7,13 +7,14 @@ import mri from 'mri';
 import { pluginIdProblem, tenantCodeProblem, UUID } from '../../rules/index.ts';
 import { TenantMirrorError } from '../../sandbox/data/tenant-mirror.ts';
 import { describeProblem, moduleFileProblems } from '../../sandbox/migrations/file-check.ts';
+import { loadSqlParser } from '../../sandbox/migrations/sql-statements.ts';
 import { planUp, PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
 import { DEFAULT_CONCURRENCY, runMigrations } from '../../sandbox/migrations/runner.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
 import { createOutput, planLines } from '../migrate/output.ts';
 import { readModuleFolders, resolveModuleDirs } from '../module-dirs.ts';
-import { openOperatorDatabase, type OperatorDatabase } from '../operator-database.ts';
+import { missingSystemTables, openOperatorDatabase, type OperatorDatabase } from '../operator-database.ts';
 
 export const MIGRATE_HELP = `Usage: foundation-module migrate <status|validate|up|down> [module dirs…] [options]
 
@@ -85,6 +86,7 @@ async function run(sub: (typeof SUBCOMMANDS)[number], modules: ModuleMigrations[
   const options = { ...given, tenantDirectory: database.directory };
   if (sub === 'status' || sub === 'validate') {
     const plan = await planUp(pool, modules, options);
+    if (sub === 'validate') await loadSqlParser();
     const files = sub === 'validate' ? moduleFileProblems(modules) : [];
     if (options.json) write(JSON.stringify({ event: sub, plan: planJson(plan), ...(sub === 'validate' ? { files } : {}) }));
     else planLines(plan, { sql: false }).forEach((line) => write(line));
@@ -96,6 +98,12 @@ async function run(sub: (typeof SUBCOMMANDS)[number], modules: ModuleMigrations[
       write(problems === 0 ? 'Valid: every statement of every file can run, and every applied file matches its checksum.' : `${problems} problem(s).`);
     }
     return problems === 0 ? 0 : 1;
+  }
+  // No ledger: nothing was ever applied here, so nothing to undo (the runner would fail reading it).
+  if (sub === 'down' && (await missingSystemTables(database, ['public.sys_plugin_migrations'])).length > 0) {
+    write(options.json ? JSON.stringify({ event: 'summary', direction: 'down', exitCode: 0, applied: 0, systemTables: false })
+      : 'Nothing to undo: this database has no foundation-module system tables, so no migration was ever applied here.');
+    return 0;
   }
   const output = createOutput({ json: options.json, tty: !options.json && process.stderr.isTTY === true, write });
   // A dry run prints its plan below, not progress.

@@ -18,7 +18,7 @@ import {
 import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from '../../sandbox/registry/config-depth.ts';
 import { findTenants } from '../../sandbox/registry/enablement.ts';
 import { CliError, UsageError } from '../errors.ts';
-import { openOperatorDatabase } from '../operator-database.ts';
+import { missingSystemTables, noSystemTables, openOperatorDatabase } from '../operator-database.ts';
 import { table } from '../migrate/output.ts';
 import { resolveModuleDirs } from '../module-dirs.ts';
 
@@ -77,6 +77,8 @@ export async function pluginsConfigCommand(argv: string[], kitVersion: string, {
   const out: Out = (event, lines) => (args.json ? write(JSON.stringify(event)) : lines().forEach((line) => write(line)));
   try {
     await database.refreshTenants();
+    const missing = await missingSystemTables(database, ['public.sys_plugins', 'public.sys_tenant_plugins']);
+    if (missing.length > 0) throw new CliError(noSystemTables(missing), 1);
     const target = await targetOf(database, args);
     if (writes) return await change(database, target, args.key!, value, schema.schema, out);
     const raw = await readPluginConfig(database.pool, target);

@@ -15,7 +15,7 @@ import { PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.
 import { DEFAULT_CONCURRENCY, runMigrations, type RunEvent, type RunReport } from '../../sandbox/migrations/runner.ts';
 import { installedPlugins } from '../../sandbox/registry/enablement.ts';
 import { CliError, UsageError } from '../errors.ts';
-import { foundationAt, openOperatorDatabase } from '../operator-database.ts';
+import { foundationAt, missingSystemTables, openOperatorDatabase } from '../operator-database.ts';
 import { flagValues, singleFlagValue } from '../flag-values.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
 import { createOutput, summaryOf, table } from '../migrate/output.ts';
@@ -103,6 +103,10 @@ async function list({ pool }: Database, options: Options, write: (line: string) 
 }
 
 async function drop({ pool }: Database, code: string, options: Options, write: (line: string) => void): Promise<number> {
+  // Asked first: dropping would create the system tables of a database the kit never set up.
+  if ((await missingSystemTables({ pool }, ['public.sys_tenant'])).length > 0) {
+    throw new CliError(`There is no tenant "${code}" (this database has no foundation-module system tables): nothing was dropped.`, 1);
+  }
   let dropped;
   try {
     dropped = await dropTenant({ pool, code, confirm: options.confirm!, lockTimeoutMs: options.lockTimeoutMs });
