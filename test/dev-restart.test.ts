@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pickPort } from '../sandbox/free-port.ts';
-import { devCommandPid, exitWithin, interrupt, killGroup, postgresProcessesUsing, postmasterPid, startDev, waitFor, waitForOutput } from './helpers/dev-process.ts';
+import { devCommandPid, exitWithin, interrupt, killGroup, outputClosed, postgresProcessesUsing, postmasterPid, startDev, waitFor, waitForOutput } from './helpers/dev-process.ts';
 import { moduleVariant } from './helpers/examples.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-dev-restart-'));
@@ -54,7 +54,8 @@ describe('npm run dev, editing the module', () => {
         fs.writeFileSync(itemsFile, withRoute(original, 'ping'));
         await waitForOutput(run, '[sandbox] plugin/items.ts changed: restarting the API', mark);
         expect(await (await waitFor(`${api}/ping`, run, 30_000)).json()).toEqual({ route: 'ping' });
-        expect(run.output().slice(mark)).toContain('[sandbox] ready');
+        // The new API may answer before its ready line has come through dev's pipes: wait for it.
+        await waitForOutput(run, '[sandbox] ready', mark, 15_000);
         // The database was not restarted with it.
         expect(postmasterPid(sandboxDir)).toBe(postgres);
 
@@ -87,6 +88,7 @@ describe('npm run dev, editing the module', () => {
       } finally {
         how = await interrupt(run);
       }
+      await outputClosed(run);
       expect([0, 'SIGINT'], run.output()).toContain(how);
       expect(run.output()).toContain('[sandbox] stopped');
       const dataDir = fs.realpathSync(path.join(sandboxDir, 'postgres'));
@@ -112,12 +114,13 @@ describe('npm run dev, editing the module', () => {
       const mark = run.output().length;
       fs.writeFileSync(itemsFile, withRoute(fs.readFileSync(itemsFile, 'utf8'), 'ping'));
       expect(await (await waitFor(`${api}/ping`, run, 30_000)).json()).toEqual({ route: 'ping' });
-      expect(run.output().slice(mark)).toContain(`waiting up to ${graceMs} ms for 1 request in flight`);
+      await waitForOutput(run, `waiting up to ${graceMs} ms for 1 request in flight`, mark, 15_000);
       expect(await held).toMatch(/^closed: /);
 
       // SIGTERM to dev alone (as `kill <pid>` sends it), not to its process group.
       process.kill(devCommandPid(run), 'SIGTERM');
       expect(await exitWithin(run, 60_000), run.output()).toBe(0);
+      await outputClosed(run);
       expect(run.output()).toContain('[sandbox] stopped');
       expect(postgresProcessesUsing(fs.realpathSync(path.join(sandboxDir, 'postgres')))).toEqual([]);
     } finally {
@@ -140,6 +143,7 @@ describe('npm run dev, editing the module', () => {
       await new Promise((r) => setTimeout(r, 1_500));
       process.kill(-run.child.pid!, 'SIGINT');
       expect(await exitWithin(run, 20_000), run.output()).not.toBe('still running');
+      await outputClosed(run);
       expect(run.output()).toContain('waiting up to 120000 ms for 1 request in flight');
       expect(run.output()).toContain('[sandbox] SIGINT again: stopping now');
       expect(await held).toBe('closed');

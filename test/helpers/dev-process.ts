@@ -78,6 +78,21 @@ export async function waitForOutput(run: DevRun, text: string | RegExp, from = 0
   throw new Error(`The output never showed ${text}. Output:\n${run.output()}`);
 }
 
+/**
+ * Waits (at most `timeoutMs`) until dev's stdout and stderr have closed: its exit can come before
+ * the last of its output has been read, so a line printed just before it may not be in `output()` yet.
+ */
+export async function outputClosed(run: DevRun, timeoutMs = 10_000): Promise<void> {
+  const closed = (stream: NodeJS.ReadableStream & { closed?: boolean }) =>
+    stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all([closed(run.child.stdout!), closed(run.child.stderr!)]),
+    new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]);
+  clearTimeout(timer);
+}
+
 /** The exit code or signal, or 'still running' after `ms`. */
 export async function exitWithin(run: DevRun, ms: number): Promise<number | string | null> {
   let timer: NodeJS.Timeout | undefined;
