@@ -94,11 +94,12 @@ export interface PlanOptions {
 
 export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrations[], options: PlanOptions = {}): Promise<MigrationPlan> {
   const chosen = selectModules(modules, options.plugins);
-  await loadSqlParser();
   const expected: ExpectedFile[] = chosen.flatMap((m) => MIGRATION_SCOPES.flatMap((scope) => m.files[scope].map((file) => ({
     pluginId: m.id, scope, name: file.name, number: file.number, checksum: file.checksum,
   }))));
   const diff = await readLedgerDiff(db, expected, options.tenants, options.tenantDirectory);
+  // Files are parsed only when something is to run: an up-to-date database is one query, no parser.
+  if (diff.differences.length > 0) await loadSqlParser();
   const schemaExists = new Map(diff.tenants.map((t) => [t.schema, t.exists]));
   const quarantined = new Map(diff.quarantined.map((q) => [`${q.pluginId}/${q.schema}`, q]));
 
@@ -165,7 +166,6 @@ export async function planUp(db: pg.Pool | pg.ClientBase, modules: ModuleMigrati
 
 export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigrations[], options: PlanOptions = {}): Promise<MigrationPlan> {
   const chosen = selectModules(modules, options.plugins);
-  await loadSqlParser();
   const { rows } = await db.query<{ plugin_id: string; scope: MigrationScope; tenant_id: string | null; code: string | null; schema_name: string; names: string[]; checksums: string[] }>(
     `SELECT m.plugin_id, m.scope::text AS scope, m.tenant_id::text, t.code, coalesce(t.schema_name, 'public') AS schema_name,
             array_agg(m.name ORDER BY m.id DESC) AS names, array_agg(m.checksum ORDER BY m.id DESC) AS checksums
@@ -178,6 +178,7 @@ export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigra
       GROUP BY 1, 2, 3, 4, 5`,
     [chosen.map((m) => m.id), options.tenants ?? null]);
   const work: TargetWork[] = [];
+  if (rows.length > 0) await loadSqlParser();
   for (const row of rows) {
     const module = chosen.find((m) => m.id === row.plugin_id)!;
     const target: MigrationTarget = { scope: row.scope, tenantId: row.tenant_id, tenantCode: row.code, schema: row.schema_name };

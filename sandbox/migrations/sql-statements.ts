@@ -9,7 +9,7 @@
  * characters (what `String.slice` and PostgreSQL's error `position` use) and 1-based lines and
  * columns (what an editor shows).
  */
-import { loadModule, parseSync, type ParseResult } from 'libpg-query';
+import type { ParseResult } from 'libpg-query';
 
 export interface SqlStatement {
   /** 1-based, in file order. */
@@ -35,10 +35,19 @@ export interface SqlSyntaxError {
 export type ParsedSql = { ok: true; statements: SqlStatement[] } | { ok: false; error: SqlSyntaxError };
 
 let loading: Promise<void> | undefined;
+let parseSync: ((sql: string) => ParseResult) | undefined;
 
-/** Loads the parser once per process (about 10 ms); every parse waits for it. */
+/**
+ * Loads the parser once per process (10–40 ms to compile its WebAssembly), only when a file is to
+ * be read: a command with nothing to migrate never pays for it.
+ */
 export function loadSqlParser(): Promise<void> {
-  loading ??= loadModule();
+  loading ??= import('libpg-query').then(async (imported) => {
+    // Bundled (dist/operator.js), the package's CommonJS build comes as the namespace's default.
+    const parser = 'loadModule' in imported ? imported : (imported as { default: typeof imported }).default;
+    await parser.loadModule();
+    parseSync = parser.parseSync;
+  });
   return loading;
 }
 
@@ -49,6 +58,7 @@ export function parseSql(sql: string): ParsedSql {
   if (nul >= 0) return { ok: false, error: { message: 'the file contains a NUL character, which PostgreSQL does not accept in SQL text', ...position(sql, nul) } };
   // A byte-order mark is no SQL: replaced by a space, so every offset stays where it was.
   const text = sql.charCodeAt(0) === 0xfeff ? ` ${sql.slice(1)}` : sql;
+  if (!parseSync) throw new Error('The SQL parser is not loaded yet: await loadSqlParser() first.');
   let tree: ParseResult;
   try {
     tree = parseSync(text);
