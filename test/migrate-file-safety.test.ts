@@ -4,12 +4,16 @@
  * `validate` and `--dry-run` before a run, failures named by statement, line and column, and
  * no-transaction files run by two runners at once (no deadlock, no invalid index recorded).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrateCommand } from '../cli/commands/migrate.ts';
 import { runMigrations, type RunnerOptions } from '../sandbox/migrations/runner.ts';
 import { databaseServers } from '../testing/databases.ts';
+import { REPO_ROOT } from './helpers/examples.ts';
 import { fixtureModule, migrationDb, modulesOf, writeMigrations, type MigrationDb } from './helpers/migration-fixtures.ts';
 
 const INIT = { 'tenant/001_init.sql': 'CREATE TABLE gamma_items (id serial PRIMARY KEY, name text NOT NULL);\nINSERT INTO gamma_items (name) VALUES (\'seed\');\n' };
@@ -178,6 +182,36 @@ describe.each(databaseServers())('no-transaction files on $name PostgreSQL', (se
     expect(await db.sql(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname IN ('gamma_name_idx', 'gamma_sku_idx')`)).toEqual([{ n: 48 }]);
     expect(await db.sql(`SELECT count(*)::int AS n FROM sys_plugin_migrations WHERE name = '002_indexes.sql'`)).toEqual([{ n: 24 }]);
     expect(await db.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('a runner killed (SIGKILL, its sessions gone) while it builds indexes: the next run leaves every index valid, each file recorded once', async () => {
+    writeMigrations(dir, { 'tenant/002_indexes.sql': '-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS gamma_name_idx ON gamma_items (name, sku);\n' });
+    const cli = path.join(REPO_ROOT, 'bin', 'foundation-module.js');
+    // An open snapshot makes each build wait at its end, its index built but not yet valid.
+    const snapshot = new pg.Client({ connectionString: db.database.url });
+    snapshot.on('error', () => {});
+    await snapshot.connect();
+    await snapshot.query('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1');
+    const child = spawn(process.execPath, [cli, 'migrate', 'up', dir, '--concurrency', '4', '--database-url', db.database.url], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // Until a build waits: then the runner dies, and so do its sessions (as with a lost server or network).
+    for (let waiting = false; !waiting;) {
+      waiting = (await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`))[0]!.n > 0;
+      if (!waiting) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    await db.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`);
+    await snapshot.end().catch(() => {});
+    const recorded = async () => (await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM sys_plugin_migrations WHERE name = '002_indexes.sql'`))[0]!.n;
+    expect(await recorded(), 'killed part-way').toBeLessThan(24);
+    expect((await invalid()).length, 'the interrupted build left its index invalid').toBeGreaterThan(0);
+
+    const report = await run();
+    expect(report.results.filter((r) => r.outcome.state !== 'done').map((r) => r.outcome)).toEqual([]);
+    expect(await invalid()).toEqual([]);
+    expect(await db.sql(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'gamma_name_idx'`)).toEqual([{ n: 24 }]);
+    expect(await recorded()).toBe(24);
   });
 
   it('an index build that fails leaves no record; the next run drops the invalid index and builds it again', async () => {
