@@ -229,7 +229,7 @@ INSERT INTO alpha_items (name) VALUES ('semi;colon'), (E'quote\\';still');
     expect(report.exitCode).toBe(0);
     expect(await db.sql(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'alpha_items_name_idx'`)).toEqual([{ n: 5 }]);
     expect(await db.sql(`SELECT count(*)::int AS n FROM sys_plugin_migrations WHERE name = '003_index.sql'`)).toEqual([{ n: 5 }]);
-    expect(await db.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([{ n: 0 }]);
+    expect(await db.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).toEqual([{ n: 0 }]);
   });
 
   it('undoes the last file, or every file above --to, newest first, with the ledger rows', async () => {
