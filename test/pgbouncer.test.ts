@@ -18,6 +18,7 @@ import { createThrowawayDatabase, type ThrowawayDatabase } from '../testing/data
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE } from './helpers/examples.ts';
 import { pgbouncerProgram, startPgBouncer, type PgBouncer } from './helpers/pgbouncer.ts';
+import { fixtureModule } from './helpers/migration-fixtures.ts';
 import { probeModule } from './helpers/probe-module.ts';
 import { CLI, emptyFolder } from './helpers/tenants-cli.ts';
 
@@ -270,6 +271,27 @@ describe.skipIf(!installed).each(databaseServers())(`behind PgBouncer (transacti
       const again = await operator(['migrate', 'status', ITEMS_MODULE, '--json', '--database-url', url]);
       expect(again.status, again.stderr).toBe(0);
       expect(await advisoryLocksHeld(server.url, database.name)).toEqual([]);
+    });
+
+    it('refuses a -- migrate:no-transaction file (its session settings and locks would reach other clients), running nothing of it', async () => {
+      const dir = fixtureModule('pooled', { 'tenant/001_init.sql': 'CREATE TABLE pooled_t (n int);\n', 'tenant/002_index.sql': '-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS pooled_n_idx ON pooled_t (n);\n' });
+      try {
+        const up = await operator(['migrate', 'up', dir, '--database-url', url]);
+        expect(up.status).toBe(1);
+        expect(up.stdout).toMatch(/002_index\.sql of plugin "pooled" runs outside a transaction.*transaction pooler.*nothing of it ran/);
+        const direct = new pg.Client({ connectionString: database.url });
+        await direct.connect();
+        try {
+          expect((await direct.query(`SELECT name, count(*)::int AS n FROM sys_plugin_migrations WHERE plugin_id = 'pooled' GROUP BY 1 ORDER BY 1`)).rows).toEqual([{ name: '001_init.sql', n: 2 }]);
+          expect((await direct.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'pooled_n_idx'`)).rows).toEqual([{ n: 0 }]);
+        } finally {
+          await direct.end();
+        }
+        // Straight to PostgreSQL, it runs.
+        expect((await operator(['migrate', 'up', dir, '--database-url', database.url])).status).toBe(0);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -9,6 +9,7 @@
  * search_path is set with `set_config(…, true)`, which is `SET LOCAL`: it ends with the transaction.
  */
 import type pg from 'pg';
+import { isPooledConnection } from '../data/connection-mode.ts';
 import { inTransaction } from '../data/database.ts';
 import { quoteIdent } from '../data/tenancy.ts';
 import { checkedSql } from './file-check.ts';
@@ -176,6 +177,11 @@ async function applyInTransaction(client: pg.ClientBase, work: TargetWork, file:
  */
 async function applyOutsideTransaction(client: pg.ClientBase, work: TargetWork, file: MigrationFile, options: ApplyOptions): Promise<boolean> {
   const statements = statementsOf(work, file, 'up');
+  // Its search_path and locks are the session's: a transaction pooler would hand them to other clients.
+  if (isPooledConnection(client)) {
+    throw new TargetStop('failed', `Migration ${work.target.scope}/${file.name} of plugin "${work.module.id}" runs outside a transaction, on a session of its own, and this database is reached through a transaction pooler, which keeps no session: nothing of it ran. ` +
+      'Run this migration against PostgreSQL directly, or through a session-mode pool (--database-url).');
+  }
   await client.query('SELECT pg_catalog.set_config(\'lock_timeout\', $1, false)', [`${options.lockTimeoutMs}ms`]);
   await tryLock(client, NO_TRANSACTION_FILES, 'session', Number.POSITIVE_INFINITY);
   try {
