@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMigrationSql } from '../sandbox/migrations/file-check.ts';
-import { loadSqlParser, parseSql } from '../sandbox/migrations/sql-statements.ts';
+import { loadSqlParser, parseSql, skipSpaceAndComments } from '../sandbox/migrations/sql-statements.ts';
 import { createThrowawayDatabase, databaseServers, type ThrowawayDatabase } from '../testing/databases.ts';
 import { REPO_ROOT } from './helpers/examples.ts';
 
@@ -23,24 +23,8 @@ const noPsql = psql.status !== 0 ? 'psql is not installed (apt-get install postg
  * lines: psql drops an empty input line outside a quote (the server reads it as whitespace).
  */
 function normalized(statement: string): string {
-  let text = statement.trim();
-  for (;;) {
-    if (text.startsWith('--')) text = text.slice(text.indexOf('\n') === -1 ? text.length : text.indexOf('\n') + 1).trimStart();
-    else if (text.startsWith('/*')) text = text.slice(closingOfComment(text)).trimStart();
-    else break;
-  }
-  return text.replace(/;$/, '').trimEnd().replace(/\n\n+/g, '\n');
-}
-
-function closingOfComment(text: string): number {
-  let depth = 0;
-  let i = 0;
-  do {
-    if (text.startsWith('/*', i)) (depth += 1), (i += 2);
-    else if (text.startsWith('*/', i)) (depth -= 1), (i += 2);
-    else i += 1;
-  } while (depth > 0 && i < text.length);
-  return i;
+  const text = statement.slice(skipSpaceAndComments(statement, 0));
+  return text.trimEnd().replace(/;$/, '').trimEnd().replace(/\n\n+/g, '\n');
 }
 
 function psqlStatements(url: string, file: string): string[] {

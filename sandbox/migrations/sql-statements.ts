@@ -131,7 +131,7 @@ function charOffsets(text: string, byteOffsets: number[]): number[] {
  * Where a statement's first token starts. The parser places a statement right after the previous
  * `;`, so only whitespace and comments can come before its first token.
  */
-function skipSpaceAndComments(text: string, from: number): number {
+export function skipSpaceAndComments(text: string, from: number): number {
   let i = from;
   for (;;) {
     while (i < text.length && /\s/.test(text[i]!)) i += 1;
