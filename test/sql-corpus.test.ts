@@ -92,6 +92,13 @@ describe('what the runner sends of the corpus', () => {
     expect(checkMigrationSql(sql, { scope: 'tenant', noTransaction: false }).problems[0]).toMatchObject({ kind, line, column });
   });
 
+  it('tells a .down.sql, which no marker takes out of its transaction, to do without CONCURRENTLY', () => {
+    const [problem] = checkMigrationSql('-- migrate:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS i;', { scope: 'tenant', noTransaction: false, down: true }).problems;
+    expect(problem).toMatchObject({ kind: 'non-transactional', line: 2, column: 1 });
+    expect(problem!.message).toMatch(/a \.down\.sql always runs in one transaction .*DROP INDEX without CONCURRENTLY/);
+    expect(problem!.message).not.toMatch(/migrate:no-transaction/);
+  });
+
   it.each([
     ['CREATE INDEX CONCURRENTLY', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);'],
     ['a closed transaction block', 'BEGIN;\nUPDATE t SET a = 1;\nCOMMIT;\nVACUUM t;'],

@@ -29,6 +29,7 @@ export interface CheckedSql {
   problems: SqlProblem[];
 }
 
+const DOWN_HINT = 'a .down.sql always runs in one transaction with its ledger row, so write it without that (DROP INDEX without CONCURRENTLY, say), or undo that part by hand';
 const NO_TRANSACTION_HINT = 'put `-- migrate:no-transaction` on the file\'s first line (each statement then runs on its own, so make them idempotent), or move the statement to a file of its own with that line';
 
 /** Parses and checks once per file and direction: a run over 10,000 tenants parses each file once. */
@@ -39,17 +40,21 @@ export function checkedSql(file: MigrationFile, scope: MigrationScope, direction
   let entry = checked.get(file);
   if (!entry) checked.set(file, (entry = {}));
   // A down file always runs in a transaction (undo is one file, one transaction, with its ledger row).
-  return (entry[direction] ??= checkMigrationSql(direction === 'up' ? file.sql : file.down ?? '', { scope, noTransaction: direction === 'up' && file.noTransaction }));
+  return (entry[direction] ??= direction === 'up'
+    ? checkMigrationSql(file.sql, { scope, noTransaction: file.noTransaction })
+    : checkMigrationSql(file.down ?? '', { scope, noTransaction: false, down: true }));
 }
 
-export function checkMigrationSql(sql: string, { scope, noTransaction }: { scope: MigrationScope; noTransaction: boolean }): CheckedSql {
+/** `down`: a `.down.sql`, which always runs in one transaction with its ledger row (no marker applies). */
+export function checkMigrationSql(sql: string, { scope, noTransaction, down = false }: { scope: MigrationScope; noTransaction: boolean; down?: boolean }): CheckedSql {
+  const wayOut = down ? DOWN_HINT : NO_TRANSACTION_HINT;
   const parsed = parseSql(sql);
   if (!parsed.ok) return { statements: [], problems: [whyUnparsable(sql, parsed.error)] };
   const problems: SqlProblem[] = [];
   const refuse = (statement: SqlStatement, kind: SqlProblemKind, message: string) => problems.push({ kind, line: statement.line, column: statement.column, message });
 
   let statements = parsed.statements;
-  if (!noTransaction) statements = withoutWrapper(statements, refuse);
+  if (!noTransaction) statements = withoutWrapper(statements, refuse, wayOut);
   let openBlock: SqlStatement | undefined;
   for (const statement of statements) {
     const [kind, body] = nodeOf(statement);
@@ -62,7 +67,7 @@ export function checkMigrationSql(sql: string, { scope, noTransaction }: { scope
     const control = transactionControl(kind, body);
     if (control) {
       if (!noTransaction) {
-        refuse(statement, 'transaction-control', `${control} would end the runner's transaction, which holds the tenant's search_path and lock, and the statements after it would run outside it. The runner already runs the file in one transaction: remove it, or ${NO_TRANSACTION_HINT}, or split the file in two`);
+        refuse(statement, 'transaction-control', `${control} would end the runner's transaction, which holds the tenant's search_path and lock, and the statements after it would run outside it. The runner already runs the file in one transaction: remove it, or ${wayOut}${down ? '' : ', or split the file in two'}`);
       } else if (control === 'PREPARE TRANSACTION' || control.endsWith('PREPARED')) {
         refuse(statement, 'transaction-control', `${control} leaves a prepared transaction behind, holding its locks: migrations can't use two-phase commit`);
       } else if (body.kind === 'TRANS_STMT_BEGIN' || body.kind === 'TRANS_STMT_START') {
@@ -75,7 +80,7 @@ export function checkMigrationSql(sql: string, { scope, noTransaction }: { scope
     }
     const needsOwnTransaction = nonTransactional(kind, body);
     if (needsOwnTransaction && !noTransaction) {
-      refuse(statement, 'non-transactional', `${needsOwnTransaction} cannot run inside a transaction, and the runner runs this file in one: ${NO_TRANSACTION_HINT}`);
+      refuse(statement, 'non-transactional', `${needsOwnTransaction} cannot run inside a transaction, and the runner runs this file in one: ${wayOut}`);
     }
   }
   if (openBlock) problems.push({ kind: 'transaction-control', line: openBlock.line, column: openBlock.column, message: 'this transaction is never committed: end it with COMMIT in the same file' });
@@ -83,7 +88,7 @@ export function checkMigrationSql(sql: string, { scope, noTransaction }: { scope
 }
 
 /** `BEGIN; … COMMIT;` around the whole file: the runner's own transaction, so both are dropped. */
-function withoutWrapper(statements: SqlStatement[], refuse: (s: SqlStatement, kind: SqlProblemKind, message: string) => void): SqlStatement[] {
+function withoutWrapper(statements: SqlStatement[], refuse: (s: SqlStatement, kind: SqlProblemKind, message: string) => void, wayOut: string): SqlStatement[] {
   const first = statements[0];
   const last = statements.at(-1);
   if (!first || !last || first === last) return statements;
@@ -93,7 +98,7 @@ function withoutWrapper(statements: SqlStatement[], refuse: (s: SqlStatement, ki
   const commits = lastKind === 'TransactionStmt' && end.kind === 'TRANS_STMT_COMMIT' && !end.chain;
   if (!opens || !commits) return statements;
   if (Array.isArray(begin.options) && begin.options.length > 0) {
-    refuse(first, 'transaction-control', `${first.text} sets options of the transaction, which the runner opens itself (read committed, read write): remove them, or ${NO_TRANSACTION_HINT}`);
+    refuse(first, 'transaction-control', `${first.text} sets options of the transaction, which the runner opens itself (read committed, read write): remove them, or ${wayOut}`);
   }
   return statements.slice(1, -1);
 }
