@@ -32,14 +32,20 @@ export function createPluginContext(plugin: LoadedPlugin, services: HostServices
   const { tenancy } = services;
   // The app runs it in the request's scope (plugins/scope.ts): its handlers know their request and tenant.
   const router = express.Router();
-  /** A rejection when the plugin is off in `tenantId` (or everywhere); undefined, and no promise made, when it is on. */
-  const refusedIn = (tenantId: string): Promise<never> | undefined => {
-    const enabled = services.enablement.check(pluginId, tenantId);
+  /**
+   * Undefined when the plugin is on in `tenant` (the usual case: no promise made); else a promise
+   * that settles once the reference is looked up (a code is judged by its tenant's id): resolved
+   * when it turns out on there, rejected 403 PLUGIN_DISABLED when off (400 when there is no such tenant).
+   */
+  const whenEnabledIn = (tenant: string): Promise<void> | undefined => {
+    const enabled = services.enablement.check(pluginId, tenant);
     if (enabled.global && enabled.tenant !== false) return undefined;
     return (async () => {
-      // A tenant that does not exist is the tenancy's answer (400 UNKNOWN_TENANT), not a switch.
-      if (enabled.global) await tenancy.get(tenantId);
-      throw new HttpError(403, 'PLUGIN_DISABLED', `Plugin ${pluginId} is disabled ${enabled.global ? 'for this tenant' : 'globally'}.`, { pluginId, tenantId });
+      if (enabled.global) {
+        const { id } = await tenancy.get(tenant);
+        if (services.enablement.check(pluginId, id).tenant !== false) return;
+      }
+      throw new HttpError(403, 'PLUGIN_DISABLED', `Plugin ${pluginId} is disabled ${enabled.global ? 'for this tenant' : 'globally'}.`, { pluginId, tenantId: tenant });
     })();
   };
   return {
@@ -50,9 +56,9 @@ export function createPluginContext(plugin: LoadedPlugin, services: HostServices
     },
     rbac: services.rbac.forPlugin(pluginId, plugin.permissions),
     // A route without identity (a webhook) names its tenant here: the plugin's switches hold as at the gate.
-    withTenantTx: (tenantId, run) => refusedIn(tenantId) ?? tenancy.withTenantTx(tenantId, run),
+    withTenantTx: (tenantId, run) => whenEnabledIn(tenantId)?.then(() => tenancy.withTenantTx(tenantId, run)) ?? tenancy.withTenantTx(tenantId, run),
     resolveTenant: (query) => tenancy.resolve(checkTenantQuery(query)).then(async (tenant) => {
-      if (tenant) await refusedIn(tenant.id);
+      if (tenant) await whenEnabledIn(tenant.id);
       return tenant;
     }),
     config: pluginConfig({ pool: services.pool, tenancy, pluginId, schemas: plugin.configSchemas, logger: services.logger }),
