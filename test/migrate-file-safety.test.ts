@@ -106,6 +106,15 @@ describe.each(databaseServers())('migration files that would escape the runner o
     expect(await ledger('002_wrapped.sql')).toBe(0);
   });
 
+  it('refuses to undo a file whose .down.sql holds only comments (the ledger would forget work that stays)', async () => {
+    writeMigrations(dir, { 'tenant/002_note.sql': 'ALTER TABLE gamma_items ADD COLUMN note text;\n', 'tenant/002_note.down.sql': '-- Undoes 002_note.sql.\n' });
+    expect((await run()).exitCode).toBe(0);
+    const report = await run({ direction: 'down' });
+    expect(report.exitCode).toBe(1);
+    expect(report.blocked.map((w) => w.blocked)).toEqual(Array(3).fill({ reason: 'no-down', message: expect.stringMatching(/002_note\.sql of plugin "gamma" has no 002_note\.down\.sql with a statement in it \(only comments\): it can't be undone/) }));
+    expect(await ledger('002_note.sql')).toBe(3);
+  });
+
   it('names the failing statement by number, line and column from PostgreSQL\'s error position', async () => {
     writeMigrations(dir, { 'tenant/002_typo.sql': '-- a header\nALTER TABLE gamma_items ADD COLUMN sku text;\n\nUPDATE gamma_items\n   SET sku = nam;\n' });
     const report = await run();

@@ -78,10 +78,12 @@ describe('what the runner sends of the corpus', () => {
     ['a NUL character, which would hide the rest of the file from the parser', 'SELECT 1;\nSELECT 2\0; DROP TABLE x;', 'syntax', 2, 9],
     ['a syntax error', 'SELECT 1;\nSELEC 2;', 'syntax', 2, 1],
     ['a meta-command after a statement', 'SELECT 1;\n\\i other.sql\n', 'meta-command', 2, 1],
+    ['a meta-command on a statement\'s line', "SELECT 'a' AS x \\gset\nSELECT 2;", 'meta-command', 1, 17],
     ['COPY FROM stdin without rows', 'COPY t FROM STDIN;', 'copy-stdin', 1, 1],
     ['a tenant file moving its search_path', 'SET search_path TO public;\nCREATE TABLE x (n int);', 'search-path', 1, 1],
     ['RESET ALL in a tenant file', 'RESET ALL;', 'search-path', 1, 1],
-    ['a wrapper with options', 'BEGIN ISOLATION LEVEL SERIALIZABLE;\nSELECT 1;\nCOMMIT;', 'transaction-control', 1, 1],
+    ['a wrapper asking for another isolation level', 'BEGIN ISOLATION LEVEL SERIALIZABLE;\nSELECT 1;\nCOMMIT;', 'transaction-control', 1, 1],
+    ['a read-only wrapper', 'START TRANSACTION READ ONLY;\nSELECT 1;\nCOMMIT;', 'transaction-control', 1, 1],
     ['VACUUM', 'VACUUM;', 'non-transactional', 1, 1],
     ['DROP INDEX CONCURRENTLY', 'DROP INDEX CONCURRENTLY IF EXISTS i;', 'non-transactional', 1, 1],
     ['REINDEX CONCURRENTLY', 'REINDEX TABLE CONCURRENTLY t;', 'non-transactional', 1, 1],
@@ -97,6 +99,12 @@ describe('what the runner sends of the corpus', () => {
     expect(problem).toMatchObject({ kind: 'non-transactional', line: 2, column: 1 });
     expect(problem!.message).toMatch(/a \.down\.sql always runs in one transaction .*DROP INDEX without CONCURRENTLY/);
     expect(problem!.message).not.toMatch(/migrate:no-transaction/);
+  });
+
+  it('takes a wrapper whose options are the runner\'s own transaction\'s, and drops it', () => {
+    const checked = checkMigrationSql('BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE, NOT DEFERRABLE;\nCREATE TABLE t (n int);\nCOMMIT;', { scope: 'tenant', noTransaction: false });
+    expect(checked.problems).toEqual([]);
+    expect(checked.statements.map((s) => s.text)).toEqual(['CREATE TABLE t (n int)']);
   });
 
   it.each([

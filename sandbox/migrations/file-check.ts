@@ -45,6 +45,16 @@ export function checkedSql(file: MigrationFile, scope: MigrationScope, direction
     : checkMigrationSql(file.down ?? '', { scope, noTransaction: false, down: true }));
 }
 
+/**
+ * Whether `file` can be undone: its `.down.sql` exists and holds a statement. A comment-only down
+ * file (what `generate migration` writes) would let the ledger forget a file whose work stays.
+ */
+export function hasDown(file: MigrationFile, scope: MigrationScope): boolean {
+  if (file.down === undefined) return false;
+  const { statements, problems } = checkedSql(file, scope, 'down');
+  return statements.length > 0 || problems.length > 0;
+}
+
 /** `down`: a `.down.sql`, which always runs in one transaction with its ledger row (no marker applies). */
 export function checkMigrationSql(sql: string, { scope, noTransaction, down = false }: { scope: MigrationScope; noTransaction: boolean; down?: boolean }): CheckedSql {
   const wayOut = down ? DOWN_HINT : NO_TRANSACTION_HINT;
@@ -97,10 +107,18 @@ function withoutWrapper(statements: SqlStatement[], refuse: (s: SqlStatement, ki
   const opens = firstKind === 'TransactionStmt' && (begin.kind === 'TRANS_STMT_BEGIN' || begin.kind === 'TRANS_STMT_START');
   const commits = lastKind === 'TransactionStmt' && end.kind === 'TRANS_STMT_COMMIT' && !end.chain;
   if (!opens || !commits) return statements;
-  if (Array.isArray(begin.options) && begin.options.length > 0) {
-    refuse(first, 'transaction-control', `${first.text} sets options of the transaction, which the runner opens itself (read committed, read write): remove them, or ${wayOut}`);
+  if (Array.isArray(begin.options) && !begin.options.every(isRunnersDefault)) {
+    refuse(first, 'transaction-control', `${first.text} asks for a transaction unlike the one the runner opens (read committed, read write, not deferrable): remove its options, or ${wayOut}`);
   }
   return statements.slice(1, -1);
+}
+
+/** A transaction option the runner's own transaction has anyway: read committed, read write, not deferrable. */
+function isRunnersDefault(option: unknown): boolean {
+  const { defname, arg } = (option as { DefElem?: { defname?: string; arg?: { A_Const?: { sval?: { sval?: string }; ival?: { ival?: number } } } } }).DefElem ?? {};
+  const value = arg?.A_Const;
+  if (defname === 'transaction_isolation') return value?.sval?.sval === 'read committed';
+  return (defname === 'transaction_read_only' || defname === 'transaction_deferrable') && (value?.ival?.ival ?? 0) === 0;
 }
 
 function nodeOf(statement: SqlStatement): [string, Record<string, unknown>] {
@@ -154,11 +172,10 @@ function nonTransactional(kind: string, body: Record<string, unknown>): string |
 /** The first syntax error, said better where it is a psql-only construct. */
 function whyUnparsable(sql: string, error: { message: string; offset: number; line: number; column: number }): SqlProblem {
   const { line, column, offset } = error;
-  const lineStart = sql.lastIndexOf('\n', offset - 1) + 1;
-  const lineText = sql.slice(lineStart, sql.indexOf('\n', offset) === -1 ? undefined : sql.indexOf('\n', offset));
-  const meta = /^\s*(\\[A-Za-z!?.]+)/.exec(lineText);
-  if (meta && sql[offset] === '\\') {
-    return { kind: 'meta-command', line, column, message: `${meta[1]} is a psql meta-command, and the runner sends SQL to the server without psql. Remove it (write its effect in SQL)` };
+  // A backslash is no SQL token: at the error, it starts a psql meta-command (at a line's start, or after a statement: `SELECT …; \gset`).
+  const meta = /^\\[A-Za-z!?.]+/.exec(sql.slice(offset, offset + 40));
+  if (meta) {
+    return { kind: 'meta-command', line, column, message: `${meta[0]} is a psql meta-command, and the runner sends SQL to the server without psql. Remove it (write its effect in SQL)` };
   }
   const copy = copyFromStdinBefore(sql, offset);
   if (copy) return { kind: 'copy-stdin', ...copy, message: 'COPY … FROM stdin with its rows inline needs psql to send them. Write the rows as INSERT … VALUES, or load them with COPY from a file the server can read' };

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { KIT_TENANT_TABLE, tenantRowsSql, type TenantDirectory } from '../../foundation-lib/tenant-directory.ts';
 import { readStaticMeta } from '../plugins/static-meta.ts';
-import { checkedSql } from './file-check.ts';
+import { checkedSql, hasDown } from './file-check.ts';
 import { MIGRATION_SCOPES, readMigrations, type MigrationFile, type MigrationScope } from './files.ts';
 import { readLedgerDiff, type ExpectedFile, type UnknownApplied } from './ledger.ts';
 import { loadSqlParser } from './sql-statements.ts';
@@ -188,13 +188,13 @@ export async function planDown(db: pg.Pool | pg.ClientBase, modules: ModuleMigra
     const where = describeTarget(target);
     const gone = undo.find((a) => !a.file);
     const changed = undo.find((a) => a.file && a.file.checksum !== a.checksum);
-    const noDown = undo.find((a) => a.file && a.file.down === undefined);
+    const noDown = undo.find((a) => a.file && !hasDown(a.file, row.scope));
     const blocked = gone
       ? { reason: 'no-down' as const, message: `${gone.name} of plugin "${module.id}" ran in ${where} but is no longer in ${module.dir}: it can't be undone from here.` }
       : changed
         ? { reason: 'changed' as const, message: `Migration ${target.scope}/${changed.name} of plugin "${module.id}" was changed after it ran in ${where}: recorded sha256 ${changed.checksum}, file now ${changed.file!.checksum}. Nothing is undone there.` }
         : noDown
-          ? { reason: 'no-down' as const, message: `${noDown.name} of plugin "${module.id}" has no ${noDown.name.replace(/\.sql$/, '.down.sql')}: it can't be undone. Write one, or undo it by hand.` }
+          ? { reason: 'no-down' as const, message: `${noDown.name} of plugin "${module.id}" has no ${noDown.name.replace(/\.sql$/, '.down.sql')}${noDown.file!.down === undefined ? '' : ' with a statement in it (only comments)'}: it can't be undone. Write the SQL that undoes it (\`SELECT 1;\` if there is nothing to undo), or undo it by hand.` }
           : unrunnable(module, target, undo.flatMap((a) => (a.file ? [a.file] : [])), 'down');
     work.push({ module, target, files: undo.flatMap((a) => (a.file ? [a.file] : [])), ...(blocked ? { blocked } : {}) });
   }

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { undoTarget, type ApplyOptions } from './apply.ts';
+import { hasDown } from './file-check.ts';
 import type { MigrationFile } from './files.ts';
 import { recordedChecksum } from './ledger.ts';
 import { describeTarget, type MigrationPlan, type TargetWork } from './plan.ts';
@@ -24,9 +25,10 @@ export async function undoChangedFiles(pool: pg.Pool, plan: MigrationPlan, optio
     const undo = await appliedFrom(pool, work);
     const name = (file: MigrationFile) => `${work.target.scope}/${file.name}`;
     const where = describeTarget(work.target);
-    const noDown = undo.find((file) => file.down === undefined);
+    const noDown = undo.find((file) => !hasDown(file, work.target.scope));
     if (noDown) {
-      report.refused.set(targetKey(work), `${work.blocked!.message.replace(/ Restore the file.*$/, '')} It can't be undone and applied again: ${name(noDown)} has no ${noDown.name.replace(/\.sql$/, '.down.sql')}. ` +
+      const down = noDown.name.replace(/\.sql$/, '.down.sql');
+      report.refused.set(targetKey(work), `${work.blocked!.message.replace(/ Restore the file.*$/, '')} It can't be undone and applied again: ${name(noDown)} has no ${down}${noDown.down === undefined ? '' : ' with a statement in it (only comments)'}. ` +
         'Write one (the sandbox then undoes the old text with it and applies the new), restore the file, or stop dev and rm -rf .sandbox to start from empty data.');
       continue;
     }
