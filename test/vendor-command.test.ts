@@ -73,6 +73,23 @@ describe('foundation-module vendor', () => {
     expect(lines.join('\n')).toMatch(/Added to package.json: croner@\^11\.0\.1, zod@\^4\.6\.7\. Run npm install/);
   });
 
+  it.each([
+    ['pins every dependency', (root: string, pkg: { dependencies: Record<string, string> }) => {
+      pkg.dependencies = Object.fromEntries(Object.entries(pkg.dependencies).map(([name, range]) => [name, range.replace(/^[\^~]/, '')]));
+    }],
+    ['says save-exact=true in its .npmrc', (root: string) => fs.writeFileSync(path.join(root, '.npmrc'), 'fund=false\nsave-exact = true\n')],
+  ])('adds exact versions to a foundation that %s', async (_what, style) => {
+    const root = foundation();
+    const file = path.join(root, 'package.json');
+    const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { dependencies: Record<string, string> };
+    style(root, pkg);
+    fs.writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
+    const { code, lines } = await vendor([ITEMS, '--into', root]);
+    expect(code, lines.join('\n')).toBe(0);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).dependencies).toMatchObject({ zod: '4.6.7', croner: '11.0.1' });
+    expect(lines.join('\n')).toMatch(/Added to package\.json: croner@11\.0\.1, zod@4\.6\.7\./);
+  });
+
   it('writes only files that docs/vendoring.md lists in "What lands where"', async () => {
     const root = foundation();
     const before = snapshot(root);

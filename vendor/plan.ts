@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pluginIdProblem } from '../rules/index.ts';
 import { ModuleCatalogError, readModuleCatalog } from '../sandbox/plugins/catalog.ts';
-import { mergeDependencies, type DependencyChange } from './dependencies.ts';
+import { mergeDependencies, pinsExactVersions, type DependencyChange } from './dependencies.ts';
 import { LIB_DIR, libraryDependencies, maintainerFiles, libraryFiles, modulePath, moduleFiles, type PlacedFile } from './layout.ts';
 import { checksum, MANIFEST_NAME, readManifest, type VendorManifest } from './manifest.ts';
 
@@ -80,7 +80,8 @@ export async function planVendoring({ moduleDir, into, kitVersion }: PlanOptions
   const record = (wanted: PlacedFile[]) => Object.fromEntries(wanted.map((file) => [file.target, checksum(file.content)]));
   return {
     id, version, moduleDir: source, root, files,
-    dependencies: mergeDependencies(foundationPackage.dependencies as Record<string, string>, { ...libraryDependencies(), ...(modulePackage.dependencies as Record<string, string>) }),
+    dependencies: mergeDependencies(foundationPackage.dependencies as Record<string, string>, { ...libraryDependencies(), ...(modulePackage.dependencies as Record<string, string>) },
+      { exact: pinsExactVersions(root, foundationPackage.dependencies as Record<string, string>) }),
     manifests: [
       { target: libManifestTarget, manifest: { id: 'foundation-module', kitVersion, files: record(libWanted) } },
       { target: moduleManifestTarget, manifest: { id, version, kitVersion, files: record(moduleWanted) } },
