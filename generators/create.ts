@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mri from 'mri';
 import { formatChanges, generate } from './changes.ts';
-import { KIT_VERSION } from './kit.ts';
+import { KIT_NAME, KIT_VERSION } from './kit.ts';
+import { kitSpec, KIT_SPEC_RULE } from './kit-spec.ts';
 import { entityNames, moduleNames, NameError, spell } from './names.ts';
 import type { ModuleAnswers } from './plop.ts';
 import { templateData } from './template-names.ts';
@@ -24,6 +25,8 @@ Options (each one answers a prompt; without a terminal nothing is asked):
   -y, --yes              Take the defaults for everything not given
   --dry-run              List the files it would write; write nothing
   --force                Write into a non-empty folder; existing files are kept, never deleted
+  --kit <spec>           The kit the module installs (default: ^ this kit's version): a range, a
+                         dist-tag, or the path of a kit tarball (npm pack) to try an unpublished kit
   -h, --help             Show this help
 
 The id: lowercase kebab-case, 2-40 characters, starting with a letter, e.g. stock-ledger.
@@ -38,6 +41,8 @@ export interface CreateFlags {
   entity?: string;
   /** @default 'The <name> module.' */
   description?: string;
+  /** The kit the module installs, as given (generators/kit-spec.ts). @default `^<this kit's version>` */
+  kit?: string;
   /** Take defaults instead of asking. @default false */
   yes: boolean;
   /** List, write nothing. @default false */
@@ -56,6 +61,7 @@ const TEXT_FLAGS = {
   name: 'a display name of 1-80 characters, e.g. --name "Stock ledger"',
   entity: 'an entity name in kebab-case, e.g. --entity purchase-order',
   description: 'one line of 1-200 characters, e.g. --description "Tracks stock per tenant."',
+  kit: KIT_SPEC_RULE,
 };
 
 export function parseCreateArgs(argv: string[]): CreateFlags {
@@ -81,6 +87,7 @@ export function parseCreateArgs(argv: string[]): CreateFlags {
     name: text('name'),
     entity: text('entity'),
     description: text('description'),
+    kit: text('kit'),
     yes: Boolean(args.yes),
     dryRun: Boolean(args['dry-run']),
     force: Boolean(args.force),
@@ -119,6 +126,7 @@ export async function runCreate(argv: string[], io: CreateIo): Promise<number> {
     name,
     description: checkText(given.description ?? `The ${name} module.`, '--description', 200),
     kitVersion: KIT_VERSION,
+    ...(given.kit === undefined ? {} : { kitSpec: checkKitSpec(given.kit, io.cwd) }),
     entity: entityNames(module.id, given.entity ?? 'item'),
   };
 
@@ -178,4 +186,12 @@ function isEmptyDir(dir: string): boolean {
 function packageManager(): string {
   const agent = process.env.npm_config_user_agent ?? '';
   return ['pnpm', 'yarn', 'bun'].find((pm) => agent.startsWith(pm)) ?? 'npm';
+}
+
+function checkKitSpec(given: string, cwd: string): string {
+  try {
+    return kitSpec(given, cwd, KIT_NAME);
+  } catch (error) {
+    throw new CreateError((error as Error).message);
+  }
 }

@@ -19,6 +19,7 @@ interface KitPackage {
 
 export const kitPackage: KitPackage = JSON.parse(fs.readFileSync(path.join(KIT_ROOT, 'package.json'), 'utf8'));
 export const KIT_VERSION = kitPackage.version;
+export const KIT_NAME = kitPackage.name;
 
 const sorted = (deps: Record<string, string>) => Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
 
@@ -36,8 +37,8 @@ export function moduleDependencies(): Record<string, string> {
  * package.json lists under `foundationModule.devDependencies`. The kit itself depends on none of
  * them, so `npm create` installs one package; the module's own install brings them.
  */
-export function moduleDevDependencies(): Record<string, string> {
-  return sorted({ ...kitPackage.foundationModule.devDependencies, [kitPackage.name]: `^${KIT_VERSION}` });
+export function moduleDevDependencies(kitSpec = `^${KIT_VERSION}`): Record<string, string> {
+  return sorted({ ...kitPackage.foundationModule.devDependencies, [kitPackage.name]: kitSpec });
 }
 
 /** Install scripts a generated module approves (npm 11 runs only approved ones). */

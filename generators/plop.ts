@@ -23,6 +23,8 @@ export interface ModuleAnswers {
   name: string;
   description: string;
   kitVersion: string;
+  /** The kit's devDependency spec (`--kit`). @default `^<kitVersion>` */
+  kitSpec?: string;
   entity: EntityNames;
 }
 
@@ -130,16 +132,16 @@ const DOTFILES: Record<string, string> = { _gitignore: '.gitignore', _gitattribu
 function moduleActions(answers: ModuleAnswers, stagingDir: string): ActionType[] {
   const actions = listFiles(path.join(TEMPLATE_DIR, 'module')).map((relative) => {
     const target = relative.split('/').map((part) => DOTFILES[part] ?? part).join('/');
-    return file(target, `module/${relative}`, relative === 'package.json' ? withDependencies : undefined);
+    return file(target, `module/${relative}`, relative === 'package.json' ? (text: string) => withDependencies(text, answers.kitSpec) : undefined);
   });
   return [...actions, ...entityActions({ module: answers.module, entity: answers.entity }, stagingDir)];
 }
 
 /** package.json is data: the kit's own lists go in as JSON, never through a template. */
-function withDependencies(text: string): string {
+function withDependencies(text: string, kitSpec: string | undefined): string {
   const pkg = JSON.parse(text) as Record<string, unknown>;
   pkg.dependencies = moduleDependencies();
-  pkg.devDependencies = moduleDevDependencies();
+  pkg.devDependencies = moduleDevDependencies(kitSpec);
   pkg.allowScripts = moduleAllowScripts();
   return `${JSON.stringify(pkg, null, 2)}\n`;
 }

@@ -20,7 +20,7 @@ const LONG = 'x'.repeat(5000);
 
 describe('create-foundation-module refuses hostile flag values', () => {
   const cases: [what: string, flags: string[], refusal: RegExp][] = [];
-  for (const [flag, rule] of [['name', /a display name of 1-80 characters/], ['entity', /an entity name in kebab-case/], ['description', /one line of 1-200 characters/]] as const) {
+  for (const [flag, rule] of [['name', /a display name of 1-80 characters/], ['entity', /an entity name in kebab-case/], ['description', /one line of 1-200 characters/], ['kit', /a version range \(\^0\.2\.0\), a dist-tag/]] as const) {
     cases.push(
       [`--${flag} ""`, [`--${flag}`, ''], new RegExp(`^--${flag} needs a value: ${rule.source}`)],
       [`--${flag} with no value, last`, [`--${flag}`], new RegExp(`^--${flag} needs a value: ${rule.source}`)],
@@ -38,12 +38,30 @@ describe('create-foundation-module refuses hostile flag values', () => {
     ['--description very long', ['--description', LONG], /^--description must be 1-200 characters \(got 5000\)/],
     ['--entity with a control character', ['--entity', 'item\x1b'], /^Entity name "item\x1b" must be lowercase kebab-case/],
     ['--entity very long', ['--entity', LONG], /^Entity name "x+" must be 2–40 characters long \(got 5000\)/],
+    ['--kit that is no range, tag or path', ['--kit', '^^1 || ;rm -rf'], /^--kit "\^\^1 \|\| ;rm -rf" is none of a version range/],
+    ['--kit with a newline', ['--kit', 'next\nlatest'], /^--kit "next\\nlatest" is none of/],
+    ['--kit of a tarball that does not exist', ['--kit', './nowhere/create-foundation-module-9.9.9.tgz'], /^--kit ".\/nowhere\/create-foundation-module-9\.9\.9\.tgz": \/.*nowhere.* does not exist/],
+    ['--kit file: of a folder that is no kit', ['--kit', `file:${os.tmpdir()}`], /is not a create-foundation-module folder/],
+    ['--kit of a file that is no tarball', ['--kit', path.join(REPO_ROOT, 'README.md')], /is a file but no tarball/],
+    ['--kit very long', ['--kit', LONG], /^--kit "x+" is none of/],
   );
 
   it.each(cases)('%s', async (_what, flags, refusal) => {
     const cwd = tempDir();
     await expect(runCreate(['stock-ledger', '--yes', ...flags], { cwd, interactive: false, log: () => {} })).rejects.toThrow(refusal);
     expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+
+  it.each([
+    ['a range', '^0.2.0', () => '^0.2.0'],
+    ['a dist-tag', 'next', () => 'next'],
+    ['this checkout, by a relative path', 'REPO', () => `file:${REPO_ROOT}`],
+  ])('--kit takes %s, written as the module\'s kit devDependency', async (_what, given, expected) => {
+    const cwd = tempDir();
+    const spec = given === 'REPO' ? path.relative(cwd, REPO_ROOT) : given;
+    expect(await runCreate(['stock-ledger', '--yes', '--kit', spec], { cwd, interactive: false, log: () => {} })).toBe(0);
+    const pkg = JSON.parse(fs.readFileSync(path.join(cwd, 'stock-ledger', 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    expect(pkg.devDependencies['create-foundation-module']).toBe(expected());
   });
 
   it('an empty id is refused with the id rule, not taken as a missing one', async () => {
