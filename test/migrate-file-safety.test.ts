@@ -106,6 +106,16 @@ describe.each(databaseServers())('migration files that would escape the runner o
     expect(await ledger('002_wrapped.sql')).toBe(0);
   });
 
+  it('names a failing .down.sql, its statement, line and column, and keeps the file applied', async () => {
+    writeMigrations(dir, { 'tenant/002_note.sql': 'ALTER TABLE gamma_items ADD COLUMN note text;\n', 'tenant/002_note.down.sql': 'ALTER TABLE gamma_items DROP COLUMN note;\nDROP TABLE gamma_nothing;\n' });
+    expect((await run()).exitCode).toBe(0);
+    const outcome = (await run({ direction: 'down', tenants: ['t0001'] })).results[0]!.outcome;
+    // DROP TABLE's error carries no position: the statement's own place is given.
+    expect(outcome).toMatchObject({ state: 'failed', statement: { number: 2, line: 2, column: 1 } });
+    expect(outcome.state === 'failed' && outcome.error).toMatch(/^Undoing tenant\/002_note\.sql of plugin "gamma" with 002_note\.down\.sql failed in tenant t0001 \(schema tenant_t0001\) at statement 2 \(line 2, column 1\): table "gamma_nothing" does not exist\. It was rolled back\./);
+    expect(await ledger('002_note.sql')).toBe(3);
+  });
+
   it('refuses to undo a file whose .down.sql holds only comments (the ledger would forget work that stays)', async () => {
     writeMigrations(dir, { 'tenant/002_note.sql': 'ALTER TABLE gamma_items ADD COLUMN note text;\n', 'tenant/002_note.down.sql': '-- Undoes 002_note.sql.\n' });
     expect((await run()).exitCode).toBe(0);

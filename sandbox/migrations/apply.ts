@@ -60,16 +60,16 @@ export async function applyTarget(client: pg.ClientBase, work: TargetWork, optio
 
 /** Undoes `work.files` (newest first) with their `.down.sql` twins, each with its ledger row. */
 export async function undoTarget(client: pg.ClientBase, work: TargetWork, options: ApplyOptions): Promise<TargetOutcome> {
-  return runFiles(client, work, options, (file) => undoInTransaction(client, work, file, options));
+  return runFiles(client, work, options, (file) => undoInTransaction(client, work, file, options), 'down');
 }
 
-async function runFiles(client: pg.ClientBase, work: TargetWork, options: ApplyOptions, run: (file: MigrationFile) => Promise<boolean>): Promise<TargetOutcome> {
+async function runFiles(client: pg.ClientBase, work: TargetWork, options: ApplyOptions, run: (file: MigrationFile) => Promise<boolean>, direction: 'up' | 'down' = 'up'): Promise<TargetOutcome> {
   const applied: string[] = [];
   for (const file of work.files) {
     try {
       if (await run(file)) applied.push(file.name);
     } catch (error) {
-      const stop = error instanceof TargetStop ? error : asStop(error, work, file);
+      const stop = error instanceof TargetStop ? error : asStop(error, work, file, direction);
       return { state: stop.state, applied, file: file.name, error: stop.message, sqlState: stop.sqlState, ...(stop.statement ? { statement: stop.statement } : {}) };
     }
   }
@@ -77,11 +77,11 @@ async function runFiles(client: pg.ClientBase, work: TargetWork, options: ApplyO
 }
 
 /** A PostgreSQL error (or a lost connection) while running `file`, as the target's stop. */
-function asStop(thrown: unknown, work: TargetWork, file: MigrationFile): TargetStop {
+function asStop(thrown: unknown, work: TargetWork, file: MigrationFile, direction: 'up' | 'down' = 'up'): TargetStop {
   const place = thrown instanceof StatementError ? thrown.place : undefined;
   const error = thrown instanceof StatementError ? thrown.cause : thrown;
   const { code, message } = error as { code?: string; message?: string };
-  const what = `Migration ${work.target.scope}/${file.name} of plugin "${work.module.id}"`;
+  const what = direction === 'up' ? `Migration ${work.target.scope}/${file.name} of plugin "${work.module.id}"` : `Undoing ${work.target.scope}/${file.name} of plugin "${work.module.id}" with ${downName(file)}`;
   const where = describeTarget(work.target);
   // 55P03 lock_not_available: a table lock did not come within lock_timeout.
   if (code === '55P03') return new TargetStop('locked', `${what} waited in ${where} longer than the lock timeout for a lock (another runner, or a long transaction on its tables); nothing of it ran. Run again later.`, code);
