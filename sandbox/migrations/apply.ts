@@ -188,10 +188,11 @@ async function applyOutsideTransaction(client: pg.ClientBase, work: TargetWork, 
     await lockTarget(client, work, options, 'session');
     if (await alreadyApplied(client, work, file)) return false;
     await enterTarget(client, work.target, options, false);
-    for (const index of await rebuildableIndexes(client, work.target.schema, statements)) {
-      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(work.target.schema)}.${quoteIdent(index)}`);
-    }
     const invalidBefore = new Set(await invalidIndexes(client, work.target.schema));
+    for (const index of rebuildableIndexes(statements, invalidBefore)) {
+      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(work.target.schema)}.${quoteIdent(index)}`);
+      invalidBefore.delete(index);
+    }
     const started = performance.now();
     let failure: unknown;
     await runStatements(client, file.sql, statements).catch((error: unknown) => { failure = error; });

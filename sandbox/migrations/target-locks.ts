@@ -45,13 +45,10 @@ export async function invalidIndexes(client: pg.ClientBase, schema: string): Pro
   return rows.map((row) => row.name);
 }
 
-/** The indexes these statements build concurrently by name that an earlier, interrupted build left invalid in `schema`. */
-export async function rebuildableIndexes(client: pg.ClientBase, schema: string, statements: SqlStatement[]): Promise<string[]> {
-  const names = statements.flatMap((statement) => {
+/** The indexes these statements build concurrently by name that an earlier, interrupted build left invalid (`invalid`: the schema's). */
+export function rebuildableIndexes(statements: SqlStatement[], invalid: ReadonlySet<string>): string[] {
+  return statements.flatMap((statement) => {
     const index = (statement.node as { IndexStmt?: { concurrent?: boolean; idxname?: string } }).IndexStmt;
-    return index?.concurrent && index.idxname ? [index.idxname] : [];
+    return index?.concurrent && index.idxname && invalid.has(index.idxname) ? [index.idxname] : [];
   });
-  if (names.length === 0) return [];
-  const invalid = new Set(await invalidIndexes(client, schema));
-  return names.filter((name) => invalid.has(name));
 }

@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { unprivilegedUser } from '../../sandbox/embedded-postgres/run-as.ts';
+import { throughPort } from './tcp-proxy.ts';
 
 const CANDIDATES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer', '/opt/homebrew/bin/pgbouncer'];
 
@@ -69,12 +70,7 @@ export async function startPgBouncer(serverUrl: string, settings: Record<string,
     throw error;
   }
   return {
-    url(url) {
-      const through = new URL(url);
-      through.hostname = '127.0.0.1';
-      through.port = String(port);
-      return through.toString();
-    },
+    url: (url) => throughPort(url, port),
     log, stop,
   };
 }

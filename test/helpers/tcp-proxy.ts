@@ -30,12 +30,7 @@ export async function startTcpProxy(serverUrl: string): Promise<TcpProxy> {
   await listen(server, 0);
   const port = (server.address() as net.AddressInfo).port;
   return {
-    url(url) {
-      const through = new URL(url);
-      through.hostname = '127.0.0.1';
-      through.port = String(port);
-      return through.toString();
-    },
+    url: (url) => throughPort(url, port),
     async down() {
       const closed = new Promise((resolve) => server.close(resolve));
       for (const socket of sockets) socket.destroy();
@@ -53,4 +48,12 @@ function listen(server: net.Server, port: number): Promise<void> {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
+}
+
+/** `url` with its host and port replaced by a relay's on this machine (user, password, database kept). */
+export function throughPort(url: string, port: number): string {
+  const through = new URL(url);
+  through.hostname = '127.0.0.1';
+  through.port = String(port);
+  return through.toString();
 }
