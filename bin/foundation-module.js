@@ -1,16 +1,13 @@
 #!/usr/bin/env node
-// Where the kit's dev stack is installed (a generated module, this repository), the TypeScript
-// source runs through tsx. Where it is not (a foundation running `npx -p create-foundation-module
-// foundation-module migrate …`), the operator bundle runs: it needs nothing but Node.
-let tsx;
-try {
-  tsx = await import('tsx/esm/api');
-} catch {
-  tsx = undefined;
-}
-if (tsx) {
-  tsx.register();
-  await import('../cli/index.ts');
+// The published kit runs its build (dist/, JavaScript: nothing to compile at start); the kit's
+// own checkout, which has the TypeScript sources, runs them through tsx.
+import { existsSync } from 'node:fs';
+
+const source = new URL('../cli/index.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
 } else {
-  await import('../dist/operator.js');
+  await import('../dist/cli/index.js');
 }

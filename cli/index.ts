@@ -1,17 +1,12 @@
 /**
  * `foundation-module <command>`: every command, each in its own file in commands/ and parsing
  * its own flags; run.ts dispatches and turns errors into messages and exit codes (errors.ts).
+ * A command's code loads only when it runs, so `--help` and a short command start at once.
  */
-import { createRequire } from 'node:module';
-import { devCommand } from './commands/dev.ts';
-import { generateCommand } from './commands/generate.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { pluginsCommand } from './commands/plugins.ts';
-import { tenantsCommand } from './commands/tenants.ts';
-import { vendorCommand } from './commands/vendor.ts';
+import { KIT_PACKAGE } from '../sandbox/kit-files.ts';
 import { runProgram } from './run.ts';
 
-const KIT_VERSION: string = createRequire(import.meta.url)('../package.json').version;
+const KIT_VERSION = KIT_PACKAGE.version;
 
 export const HELP = `foundation-module <command> [options]
 
@@ -43,11 +38,11 @@ Options:
 await runProgram({
   help: HELP,
   commands: {
-    dev: devCommand,
-    generate: generateCommand,
-    migrate: migrateCommand,
-    tenants: (argv) => tenantsCommand(argv, KIT_VERSION),
-    plugins: (argv) => pluginsCommand(argv, KIT_VERSION),
-    vendor: (argv) => vendorCommand(argv, KIT_VERSION),
+    dev: async (argv) => (await import('./commands/dev.ts')).devCommand(argv),
+    generate: async (argv) => (await import('./commands/generate.ts')).generateCommand(argv),
+    migrate: async (argv) => (await import('./commands/migrate.ts')).migrateCommand(argv),
+    tenants: async (argv) => (await import('./commands/tenants.ts')).tenantsCommand(argv, KIT_VERSION),
+    plugins: async (argv) => (await import('./commands/plugins.ts')).pluginsCommand(argv, KIT_VERSION),
+    vendor: async (argv) => (await import('./commands/vendor.ts')).vendorCommand(argv, KIT_VERSION),
   },
 }, process.argv.slice(2));

@@ -1,8 +1,7 @@
 /**
  * What every entry of the `foundation-module` program shares: pick the command named by the first
  * argument, hand it the rest, and end the process with the exit code its result or error carries
- * (errors.ts). index.ts lists every command; operator.ts, the bundle a foundation runs without
- * the dev stack, lists the operator commands only.
+ * (errors.ts). index.ts lists the commands.
  */
 import { exitFor, UsageError } from './errors.ts';
 
@@ -12,13 +11,11 @@ export type Command = (argv: string[]) => Promise<number>;
 export interface Program {
   commands: Record<string, Command>;
   help: string;
-  /** Commands this program does not have, with the one-line reason given instead. */
-  unavailable?: Record<string, string>;
 }
 
-export async function runProgram({ commands, help, unavailable = {} }: Program, argv: string[]): Promise<never> {
+export async function runProgram({ commands, help }: Program, argv: string[]): Promise<never> {
   try {
-    process.exit(await dispatch({ commands, help, unavailable }, argv));
+    process.exit(await dispatch({ commands, help }, argv));
   } catch (error) {
     const { exitCode, message, expected } = exitFor(error);
     console.error(expected ? `foundation-module: ${message}` : message);
@@ -26,7 +23,7 @@ export async function runProgram({ commands, help, unavailable = {} }: Program, 
   }
 }
 
-async function dispatch({ commands, help, unavailable = {} }: Program, argv: string[]): Promise<number> {
+async function dispatch({ commands, help }: Program, argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
     process.stdout.write(help);
@@ -34,6 +31,5 @@ async function dispatch({ commands, help, unavailable = {} }: Program, argv: str
   }
   const command = commands[name];
   if (command) return command(rest);
-  if (unavailable[name]) throw new UsageError(unavailable[name]);
   throw new UsageError(`Unknown command "${name}". Run \`foundation-module --help\` for the list.`);
 }

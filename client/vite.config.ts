@@ -1,18 +1,18 @@
 /**
  * Vite config of the dev shell. Used two ways:
- *   - CLI: `vite --config client/vite.config.ts`, options read from the environment
+ *   - `foundation-module dev` (client/serve.ts), or `vite --config client/vite.config.ts` in the
+ *     kit's checkout, options read from the environment
  *     (FOUNDATION_MODULE_DIRS, FOUNDATION_API_URL, FOUNDATION_SHELL_PORT);
  *   - code: `createServer(shellConfig({ moduleDirs }))` or `build(shellConfig(…))`.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type InlineConfig, type ProxyOptions } from 'vite';
+import { KIT_ROOT, SHELL_ROOT } from '../sandbox/kit-files.ts';
 import { assertModuleDir, foundationModules, MANIFEST_FILE, moduleClientAlias } from './vite-plugin-modules.ts';
 
-const clientDir = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.dirname(clientDir);
+const repoRoot = KIT_ROOT;
 
 export interface ShellOptions {
   /**
@@ -32,7 +32,7 @@ export interface ShellOptions {
   port?: number;
   /**
    * Output directory of `build()`.
-   * @default '<repo>/dist/shell'
+   * @default '<kit>/dist/shell-build'
    */
   outDir?: string;
 }
@@ -56,14 +56,14 @@ export function shellConfig({
   moduleDirs = exampleModuleDirs(),
   apiUrl = DEFAULT_API_URL,
   port = DEFAULT_SHELL_PORT,
-  outDir = path.join(repoRoot, 'dist', 'shell'),
+  outDir = path.join(repoRoot, 'dist', 'shell-build'),
 }: ShellOptions = {}): InlineConfig {
   moduleDirs.forEach(assertModuleDir);
   const apiProxy = apiProxyTo(apiUrl);
 
   return {
     configFile: false,
-    root: clientDir,
+    root: SHELL_ROOT,
     cacheDir: cacheDirFor(moduleDirs),
     plugins: [react(), foundationModules(moduleDirs), moduleClientAlias(moduleDirs)],
     resolve: {

@@ -1,13 +1,12 @@
 /**
  * The kit as the generators see it: where the templates are, which version is generating, and
- * what a generated module installs. Works from the source (`generators/`) and from the bundle
- * (`dist/`), which sit at the same depth under the package root.
+ * what a generated module installs. Works from the source and from the bundle (dist/).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { KIT_ROOT } from '../sandbox/kit-files.ts';
 
-export const KIT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export { KIT_ROOT };
 export const TEMPLATE_DIR = path.join(KIT_ROOT, 'template');
 
 interface KitPackage {

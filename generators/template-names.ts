@@ -48,12 +48,16 @@ export function templateData(module: ModuleNames, answers: { entity?: EntityName
 
 let cached: TemplateIdentifiers | undefined;
 
-/** The identifiers of every `.ts`/`.tsx` file under template/ (read once per process). */
+/**
+ * The identifiers of every `.ts`/`.tsx` file under template/ (read once per process), but for
+ * template/vendored/: the published kit's copy of what `vendor` places in a foundation, never
+ * part of a module.
+ */
 export function templateIdentifiers(): TemplateIdentifiers {
   if (cached) return cached;
   const fixed = new Map<string, string>();
   const made = new Map<string, string>();
-  for (const file of listFiles(TEMPLATE_DIR).filter((f) => /\.tsx?$/.test(f))) {
+  for (const file of listFiles(TEMPLATE_DIR).filter((f) => /\.tsx?$/.test(f) && !f.startsWith('vendored/'))) {
     const where = `template/${file}`;
     for (const word of scanWords(fs.readFileSync(path.join(TEMPLATE_DIR, file), 'utf8'), { jsx: file.endsWith('.tsx') })) {
       if (word.text.includes('{{')) {

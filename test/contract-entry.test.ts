@@ -17,8 +17,9 @@ const source = ts.createSourceFile(ENTRY, fs.readFileSync(ENTRY, 'utf8'), ts.Scr
 describe('the types-only contract entry', () => {
   it('is what the package exports as create-foundation-module/contract, for types only', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown>; files: string[] };
-    expect(pkg.exports['./contract']).toEqual({ types: './contract/index.ts' });
-    expect(pkg.files).toContain('contract');
+    // Its source in the kit's checkout, its declaration file (built by scripts/build.mjs) in the package.
+    expect(pkg.exports['./contract']).toEqual({ 'foundation-kit-source': './contract/index.ts', types: './dist/contract/index.d.ts' });
+    expect(pkg.files).toContain('dist');
   });
 
   it('imports only types, and only from express and drizzle-orm (nothing of the kit, no database client at run time)', () => {

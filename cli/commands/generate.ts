@@ -3,15 +3,15 @@
  * generators where they are: the TypeScript source in the kit's own checkout, the bundle in a
  * published kit (which ships no generators/ folder and installs no node-plop).
  */
-import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { KIT_ROOT, RUNNING_FROM_SOURCE } from '../../sandbox/kit-files.ts';
 
 type GenerateModule = typeof import('../../generators/generate.ts');
 
 export async function loadGenerators(): Promise<GenerateModule> {
-  const source = new URL('../../generators/generate.ts', import.meta.url);
-  if (existsSync(source)) return import(source.href) as Promise<GenerateModule>;
-  // @ts-ignore: dist/ exists only in the published package (built by `npm pack`).
-  return import('../../dist/generate.js') as Promise<GenerateModule>;
+  const file = RUNNING_FROM_SOURCE ? path.join(KIT_ROOT, 'generators', 'generate.ts') : path.join(KIT_ROOT, 'dist', 'generate.js');
+  return import(pathToFileURL(file).href) as Promise<GenerateModule>;
 }
 
 export async function generateCommand(argv: string[]): Promise<number> {

@@ -69,15 +69,12 @@ export interface PromClient {
   Histogram: new (config: MetricConfig<PromHistogram>) => PromHistogram;
 }
 
-// Not a literal in `import()`: TypeScript would then need prom-client's types wherever the kit is checked.
-const PROM_CLIENT = 'prom-client';
-
 /**
  * The metrics of one sandbox, or undefined when prom-client is not installed: it is a dev
  * dependency of the kit, and a module generated before the kit used it may lack it. Then
  * `/metrics` is not served and the start says why; everything else works.
  */
-export async function createMetrics(options: MetricsOptions, load: () => Promise<unknown> = () => import(PROM_CLIENT)): Promise<Metrics | undefined> {
+export async function createMetrics(options: MetricsOptions, load: () => Promise<unknown> = () => import('prom-client')): Promise<Metrics | undefined> {
   let prom: PromClient;
   try {
     const loaded = (await load()) as PromClient & { default?: PromClient };

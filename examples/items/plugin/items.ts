@@ -35,7 +35,7 @@ export function registerItemsRoutes(ctx: PluginContext): void {
 
   r.get('/items/:itemId', ctx.rbac.require('items.items.read'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.itemId);
+    const id = idOf(req.params['itemId']);
     const [row] = await ctx.withTenantTx(tenantId, (db) => db.select().from(items).where(eq(items.id, id)));
     if (!row) throw notFound(id);
     res.json({ data: row });
@@ -51,7 +51,7 @@ export function registerItemsRoutes(ctx: PluginContext): void {
 
   r.patch('/items/:itemId', ctx.rbac.require('items.items.update'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.itemId);
+    const id = idOf(req.params['itemId']);
     const input = parseInput(ctx, itemInput.partial(), req.body);
     const [row] = await ctx.withTenantTx(tenantId, (db) =>
       db.update(items).set({ ...input, updatedAt: new Date() }).where(eq(items.id, id)).returning());
@@ -61,7 +61,7 @@ export function registerItemsRoutes(ctx: PluginContext): void {
 
   r.delete('/items/:itemId', ctx.rbac.require('items.items.delete'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.itemId);
+    const id = idOf(req.params['itemId']);
     const deleted = await ctx.withTenantTx(tenantId, (db) =>
       db.delete(items).where(eq(items.id, id)).returning({ id: items.id }));
     if (deleted.length === 0) throw notFound(id);

@@ -35,7 +35,7 @@ export function registerProductsRoutes(ctx: PluginContext): void {
 
   r.get('/products/:productId', ctx.rbac.require('warehouse.products.read'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.productId);
+    const id = idOf(req.params['productId']);
     const [row] = await ctx.withTenantTx(tenantId, (db) => db.select().from(products).where(eq(products.id, id)));
     if (!row) throw notFound(id);
     res.json({ data: row });
@@ -51,7 +51,7 @@ export function registerProductsRoutes(ctx: PluginContext): void {
 
   r.patch('/products/:productId', ctx.rbac.require('warehouse.products.update'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.productId);
+    const id = idOf(req.params['productId']);
     const input = parseInput(ctx, productInput.partial(), req.body);
     const [row] = await ctx.withTenantTx(tenantId, (db) =>
       db.update(products).set({ ...input, updatedAt: new Date() }).where(eq(products.id, id)).returning());
@@ -61,7 +61,7 @@ export function registerProductsRoutes(ctx: PluginContext): void {
 
   r.delete('/products/:productId', ctx.rbac.require('warehouse.products.delete'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.productId);
+    const id = idOf(req.params['productId']);
     const deleted = await ctx.withTenantTx(tenantId, (db) =>
       db.delete(products).where(eq(products.id, id)).returning({ id: products.id }));
     if (deleted.length === 0) throw notFound(id);

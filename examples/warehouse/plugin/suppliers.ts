@@ -35,7 +35,7 @@ export function registerSuppliersRoutes(ctx: PluginContext): void {
 
   r.get('/suppliers/:supplierId', ctx.rbac.require('warehouse.suppliers.read'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.supplierId);
+    const id = idOf(req.params['supplierId']);
     const [row] = await ctx.withTenantTx(tenantId, (db) => db.select().from(suppliers).where(eq(suppliers.id, id)));
     if (!row) throw notFound(id);
     res.json({ data: row });
@@ -51,7 +51,7 @@ export function registerSuppliersRoutes(ctx: PluginContext): void {
 
   r.patch('/suppliers/:supplierId', ctx.rbac.require('warehouse.suppliers.update'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.supplierId);
+    const id = idOf(req.params['supplierId']);
     const input = parseInput(ctx, supplierInput.partial(), req.body);
     const [row] = await ctx.withTenantTx(tenantId, (db) =>
       db.update(suppliers).set({ ...input, updatedAt: new Date() }).where(eq(suppliers.id, id)).returning());
@@ -61,7 +61,7 @@ export function registerSuppliersRoutes(ctx: PluginContext): void {
 
   r.delete('/suppliers/:supplierId', ctx.rbac.require('warehouse.suppliers.delete'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.supplierId);
+    const id = idOf(req.params['supplierId']);
     const deleted = await ctx.withTenantTx(tenantId, (db) =>
       db.delete(suppliers).where(eq(suppliers.id, id)).returning({ id: suppliers.id }));
     if (deleted.length === 0) throw notFound(id);

@@ -35,7 +35,7 @@ export function register{{many.pascal}}Routes(ctx: PluginContext): void {
 
   r.get('/{{many.kebab}}/:{{idParam}}', ctx.rbac.require('{{permissionPrefix}}.read'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.{{idParam}});
+    const id = idOf(req.params['{{idParam}}']);
     const [row] = await ctx.withTenantTx(tenantId, (db) => db.select().from({{many.camel}}).where(eq({{many.camel}}.id, id)));
     if (!row) throw notFound(id);
     res.json({ data: row });
@@ -51,7 +51,7 @@ export function register{{many.pascal}}Routes(ctx: PluginContext): void {
 
   r.patch('/{{many.kebab}}/:{{idParam}}', ctx.rbac.require('{{permissionPrefix}}.update'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.{{idParam}});
+    const id = idOf(req.params['{{idParam}}']);
     const input = parseInput(ctx, {{one.camel}}Input.partial(), req.body);
     const [row] = await ctx.withTenantTx(tenantId, (db) =>
       db.update({{many.camel}}).set({ ...input, updatedAt: new Date() }).where(eq({{many.camel}}.id, id)).returning());
@@ -61,7 +61,7 @@ export function register{{many.pascal}}Routes(ctx: PluginContext): void {
 
   r.delete('/{{many.kebab}}/:{{idParam}}', ctx.rbac.require('{{permissionPrefix}}.delete'), async (req, res) => {
     const { tenantId } = ctx.auth(req);
-    const id = idOf(req.params.{{idParam}});
+    const id = idOf(req.params['{{idParam}}']);
     const deleted = await ctx.withTenantTx(tenantId, (db) =>
       db.delete({{many.camel}}).where(eq({{many.camel}}.id, id)).returning({ id: {{many.camel}}.id }));
     if (deleted.length === 0) throw notFound(id);

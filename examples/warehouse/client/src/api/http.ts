@@ -47,6 +47,6 @@ async function toApiError(res: Response): Promise<ApiError> {
   const text = code === 'FORBIDDEN' && typeof permission === 'string'
     ? `You don't have permission ${permission}`
     : typeof message === 'string' ? message : code;
-  const ref = typeof answer.requestId === 'string' ? `, request ${answer.requestId.slice(0, 8)}` : '';
+  const ref = typeof answer['requestId'] === 'string' ? `, request ${answer['requestId'].slice(0, 8)}` : '';
   return new ApiError(res.status, code, `${text} (${code}${ref})`, typeof field === 'string' ? field : undefined);
 }
