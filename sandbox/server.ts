@@ -85,8 +85,8 @@ async function main(): Promise<void> {
 
   let go: Promise<void> | undefined;
   if (supervised) {
-    // Ctrl-C reaches every process of the terminal's group, and concurrently sends it again to
-    // each process of its commands' trees: only the supervisor decides when this process stops.
+    // Ctrl-C reaches every process of the terminal's group, and dev passes it on to
+    // the supervisor, which is the one that decides: this process stops only when told.
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
     go = new Promise((resolve) => process.on('message', (message: FromSupervisor) => {
       if (message?.type === 'go') resolve();

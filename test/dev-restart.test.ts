@@ -138,7 +138,7 @@ describe('npm run dev, editing the module', () => {
       const held = fetch(`http://127.0.0.1:${apiPort}/api/plugins/items/hang`).catch(() => 'closed');
       await waitForOutput(run, '[test] /hang reached');
       process.kill(-run.child.pid!, 'SIGINT');
-      // A terminal's one Ctrl-C reaches the API side twice (from the terminal, from concurrently)
+      // A terminal's one Ctrl-C reaches the API side twice (from the terminal, from dev)
       // within moments; a person's second one comes later.
       await new Promise((r) => setTimeout(r, 1_500));
       process.kill(-run.child.pid!, 'SIGINT');

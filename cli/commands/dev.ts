@@ -1,25 +1,21 @@
 /**
- * `foundation-module dev`: the sandbox API and the Vite shell as two processes under
- * concurrently, with prefixed output. If either process dies, the other is stopped too; Ctrl-C
- * (or SIGTERM) stops both.
+ * `foundation-module dev`: the sandbox API and the Vite shell as two processes, with prefixed
+ * output. If either process dies, the other is stopped too; Ctrl-C (or SIGTERM) stops both.
  *
  * The files behind it, for "how does dev restart the API?":
  *   commands/dev.ts        this: module folders, ports, the two processes
+ *   dev/processes.ts       running the two together
  *   dev/api-supervisor.ts  the [api] process: the embedded PostgreSQL, the API as its child, restarts
  *   dev/api-process.ts     one run of the API (sandbox/server.ts): load, go, ready, graceful stop
  *   dev/module-watcher.ts  which module files trigger a restart
  */
-import { concurrently } from 'concurrently';
 import mri from 'mri';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pickPort } from '../../sandbox/free-port.ts';
+import { KIT_ROOT, nodeArgsFor } from '../../sandbox/kit-files.ts';
+import { runTogether } from '../dev/processes.ts';
 import { UsageError } from '../errors.ts';
 import { resolveModuleDirs } from '../module-dirs.ts';
-
-const require = createRequire(import.meta.url);
-const KIT_ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 
 export interface DevOptions {
   /** Module directories. @default the current directory if it is a module; in the kit's repo, examples/* */
@@ -77,32 +73,14 @@ export async function runDev({ moduleDirs = [], port, apiPort, sandboxDir, cwd =
     FOUNDATION_SHELL_PORT: String(shellPort),
     FOUNDATION_SANDBOX_DIR: path.resolve(cwd, sandboxDir ?? '.sandbox'),
   };
-  // Commands run from the kit's root with relative paths, so no command ends in a quoted
-  // argument: concurrently strips quotes that open and close a whole command.
-  const node = quote(process.execPath);
-  const viteBin = quote(path.relative(KIT_ROOT, path.join(path.dirname(require.resolve('vite/package.json')), 'bin', 'vite.js')));
-
   console.log(`foundation-module dev: ${dirs.map((d) => path.relative(cwd, d) || '.').join(', ')}`);
   console.log(`  Shell  http://127.0.0.1:${shellPort}/`);
   console.log(`  API    ${apiUrl}/`);
   console.log('  (the API prints the psql connection string when the database is up, and restarts when a module\'s');
   console.log('   plugin/, shared/, migrations/ or module.config.ts changes; Ctrl-C stops everything)\n');
 
-  const { result } = concurrently([
-    { name: 'api', command: `${node} --import tsx/esm cli/dev/api-supervisor.ts`, env, cwd: KIT_ROOT, prefixColor: 'cyan' },
-    { name: 'shell', command: `${node} ${viteBin} --config client/vite.config.ts --clearScreen false`, env, cwd: KIT_ROOT, prefixColor: 'magenta' },
-  ], { killOthersOn: ['failure', 'success'], prefix: 'name', handleInput: false });
-
-  let interrupted = false;
-  process.once('SIGINT', () => (interrupted = true));
-  process.once('SIGTERM', () => (interrupted = true));
-  return result.then(() => 0, () => (interrupted ? 0 : 1));
-}
-
-
-/** Quotes one argument for the shell that concurrently runs commands in, only when it needs it. */
-function quote(arg: string): string {
-  if (/^[\w/.:=@+-]+$/.test(arg)) return arg;
-  if (process.platform === 'win32') return `"${arg.replaceAll('"', '\\"')}"`;
-  return `'${arg.replaceAll("'", "'\\''")}'`;
+  return runTogether([
+    { name: 'api', args: nodeArgsFor('cli/dev/api-supervisor'), color: 36 },
+    { name: 'shell', args: nodeArgsFor('client/serve'), color: 35 },
+  ], { cwd: KIT_ROOT, env: { ...process.env, ...env } });
 }

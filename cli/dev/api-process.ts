@@ -6,7 +6,7 @@
  * many times Ctrl-C reached it.
  */
 import { fork } from 'node:child_process';
-import path from 'node:path';
+import { KIT_ROOT, kitEntry, typescriptLoaderArgs } from '../../sandbox/kit-files.ts';
 
 export type Outcome = { ok: true } | { ok: false; message: string };
 
@@ -27,12 +27,13 @@ export interface ApiProcess {
   kill(): void;
 }
 
-export function startApi({ kitRoot, env }: { kitRoot: string; env: NodeJS.ProcessEnv }): ApiProcess {
-  const child = fork(path.join(kitRoot, 'sandbox', 'server.ts'), [], {
-    cwd: kitRoot,
+export function startApi({ env }: { env: NodeJS.ProcessEnv }): ApiProcess {
+  const child = fork(kitEntry('sandbox/server'), [], {
+    cwd: KIT_ROOT,
     env: { ...env, FOUNDATION_SUPERVISED: '1' },
-    execArgv: ['--import', 'tsx/esm'],
-    // Its lines go straight to dev's output, where concurrently prefixes them with [api].
+    // It loads the modules' TypeScript; their stack traces point into their own files.
+    execArgv: ['--enable-source-maps', ...typescriptLoaderArgs()],
+    // Its lines go straight to dev's output, where dev prefixes them with [api].
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));

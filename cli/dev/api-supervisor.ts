@@ -1,5 +1,5 @@
 /**
- * The `[api]` process of `foundation-module dev` (started by command.ts under concurrently). It
+ * The `[api]` process of `foundation-module dev` (started by commands/dev.ts). It
  * owns the embedded PostgreSQL, so that the database stays up while the API restarts, and runs
  * the API (sandbox/server.ts) as a child on it. When a module's plugin/, shared/, migrations/ or
  * module.config.ts changes, it starts the next API, which loads the changed modules while the
@@ -15,16 +15,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../sandbox/embedded-postgres/cluster.ts';
 import { SandboxStartError } from '../../sandbox/errors.ts';
 import { startApi, type ApiProcess } from './api-process.ts';
 import { watchModules, type ChangedFile, type ModuleWatcher } from './module-watcher.ts';
 
-const KIT_ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 /**
  * A terminal's Ctrl-C reaches this process twice: from the terminal (to its whole process
- * group) and from concurrently, which passes it on to every process of its commands. A repeat
+ * group) and from dev, which passes it on to both of its processes. A repeat
  * within this time is that same Ctrl-C, not a second one.
  */
 const REPEAT_MS = 1_000;
@@ -81,7 +79,7 @@ async function main(): Promise<void> {
 }
 
 function spawnApi(): ApiProcess {
-  const started = startApi({ kitRoot: KIT_ROOT, env: apiEnv });
+  const started = startApi({ env: apiEnv });
   void started.exited.then((how) => {
     if (api !== started || started.stopping || stopping || !serving) return;
     serving = false;
