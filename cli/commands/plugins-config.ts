@@ -135,7 +135,7 @@ async function schemaOf(args: ConfigArgs, level: ConfigLevel, cwd: string, requi
   if (!dir) return refuse(`No module folder of plugin ${args.pluginId} found (looked in ${dirs.length}): its ${field} is needed to check values. Name it with --modules <dir>.`);
   let catalog: ModuleCatalog | undefined;
   try {
-    catalog = await readModuleCatalog(dir, { cwd });
+    catalog = await readModuleCatalog(dir);
   } catch (error) {
     throw new CliError(`${(error as Error).message} Nothing changed.`, 1);
   }

@@ -56,7 +56,7 @@ failed), 2 usage, 3 lock contention or quarantine (migrations).
 `;
 
 const NO_CATALOG = (module: ModuleMigrations) => `Warning: permissions and role templates of ${module.id} not recorded: this process can't load the module's ` +
-  `TypeScript and ${path.join(module.dir, MODULE_MANIFEST)} does not exist. Install tsx beside the module (npm install -D tsx) and run this again, ` +
+  `TypeScript (the kit was installed without its dev stack) and ${path.join(module.dir, MODULE_MANIFEST)} does not exist. Install the kit with its optional dependencies (npm install -D create-foundation-module) and run this again, ` +
   `or write ${MODULE_MANIFEST} where it does load (docs/operations.md shows how). Until then its permissions are unknown, so denied.`;
 
 /** The kill switch that needs no database: read by every sandbox at its start (sandbox/env-settings.ts). */
@@ -186,7 +186,7 @@ async function list(database: Database, { modules, problems }: ReturnType<typeof
 /** The module's permissions and role templates, read before anything is written; a module whose code or manifest is wrong is refused. */
 async function catalogOf(module: ModuleMigrations, cwd: string): Promise<ModuleCatalog | undefined> {
   try {
-    return await readModuleCatalog(module.dir, { cwd });
+    return await readModuleCatalog(module.dir);
   } catch (error) {
     if (error instanceof ModuleCatalogError || error instanceof PluginLoadError) throw new CliError(`${error.message} Nothing done.`, 1);
     throw error;

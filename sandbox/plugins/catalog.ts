@@ -1,16 +1,16 @@
 /**
  * A module's catalog, what the registries record of it besides its migrations: its permissions
  * and role templates, and the configuration schemas that `plugins config` checks values with. They are computed by its code (`export const permissions`, module.config.ts),
- * so an operator command reads them by loading that code in a child process, with tsx (the kit's
- * own from its source, or one installed beside the module or in the current folder), else from
- * `module.manifest.json` in the module folder, written where the code could run.
+ * so an operator command reads them by loading that code in a child process, with the kit's
+ * TypeScript loader. Where the code can't load (a foundation that installed the kit without its
+ * dev stack, or runs modules it can't import from a shell), an operator writes the catalog as
+ * `module.manifest.json` in the module folder: when that file is there, it is the catalog.
  */
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
+import { canLoadTypeScript, kitEntry, typescriptLoaderArgs } from '../kit-files.ts';
 import { permissionProblem, pluginIdProblem } from '../../rules/index.ts';
 import { checkPlugin, PluginLoadError, type RoleTemplate } from './loader.ts';
 
@@ -39,35 +39,21 @@ export class ModuleCatalogError extends Error {
 }
 
 /**
- * The catalog of the module in `dir`, or undefined when neither its code can be loaded here (no
- * tsx to be found) nor a manifest is there. A module whose code loads but is invalid, or whose
+ * The catalog of the module in `dir`: its manifest when it has one, else what its code says, else
+ * undefined (no manifest, and no plugin code or no way to load it here). A module whose code loads but is invalid, or whose
  * manifest is malformed, throws: recording a wrong catalog is worse than none.
  */
-export async function readModuleCatalog(dir: string, { cwd = process.cwd() } = {}): Promise<ModuleCatalog | undefined> {
-  const tsxHome = [dir, cwd, KIT_ROOT].find((from) => resolvesTsx(from));
-  if (tsxHome) return { ...(await catalogFromCode(path.resolve(dir), tsxHome)), source: 'code' };
-  return readModuleManifest(dir);
+export async function readModuleCatalog(dir: string): Promise<ModuleCatalog | undefined> {
+  const manifest = readModuleManifest(dir);
+  if (manifest) return manifest;
+  if (fs.existsSync(path.join(dir, 'plugin', 'index.ts')) && canLoadTypeScript()) return { ...(await catalogFromCode(path.resolve(dir))), source: 'code' };
+  return undefined;
 }
 
-/** The kit's own folder when it runs from its TypeScript source (its dev stack has tsx); none in the bundle. */
-const KIT_ROOT = import.meta.url.endsWith('.ts') ? fileURLToPath(new URL('../../', import.meta.url)) : undefined;
-/** The catalog printer: its source with tsx, else the bundle's build of it. */
-const PRINTER = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './print-catalog.ts' : './print-catalog.js', import.meta.url));
-
-function resolvesTsx(from: string | undefined): from is string {
-  if (!from) return false;
-  try {
-    createRequire(path.join(path.resolve(from), 'noop.js')).resolve('tsx');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Loads the module in a process of its own (print-catalog.ts), with the tsx found in `tsxHome`. */
-function catalogFromCode(dir: string, tsxHome: string): Promise<Omit<ModuleCatalog, 'source'>> {
+/** Loads the module in a process of its own (print-catalog.ts). */
+function catalogFromCode(dir: string): Promise<Omit<ModuleCatalog, 'source'>> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', PRINTER, dir], { cwd: path.resolve(tsxHome), maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '' } },
+    execFile(process.execPath, [...typescriptLoaderArgs(), kitEntry('sandbox/plugins/print-catalog'), dir], { cwd: dir, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '', FOUNDATION_STUB_MISSING_PACKAGES: '1' } },
       (error, stdout, stderr) => {
         let printed: (Omit<ModuleCatalog, 'source'> & { error?: undefined }) | { error: string } | undefined;
         try {
