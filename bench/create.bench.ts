@@ -1,15 +1,16 @@
 /**
  * How light `npm create foundation-module` is, beside create-vite measured in the same run.
  *
- * `npm create` must stay light: the sandbox's own dependency set takes ~23 s / ~200 MB to install,
- * and a scaffolder that pulled it would make authors wait for that before seeing a single file.
- * The published kit therefore has no `dependencies` and runs a bundled generator (dist/), so
- * `npm exec` installs only the kit itself. This benchmark packs the kit, then for our tarball and
- * for create-vite@latest (react-ts) runs `npm exec` on a cold cache (a new `--cache` each run) and
- * reports the median wall time to a generated project, the packages and bytes npm installed for
- * the exec (`<cache>/_npx/<hash>/node_modules`) and the files generated; then ours/create-vite
- * ratios. It also times the generator alone (repo source via tsx, and the bundled dist/ from the
- * extracted tarball), which needs no network.
+ * The generators run from a bundle with every dependency inside (dist/create.js), but `npm exec`
+ * installs the package with its own dependencies, the dev stack a module then uses (the
+ * PostgreSQL binaries, Vite): on an empty cache that download happens here rather than at the
+ * module's `npm install`, which then takes it from the cache (bench/module-loop.bench.ts measures
+ * the two together). This benchmark packs the kit, then for our tarball and for create-vite@latest
+ * (react-ts) runs `npm exec` on a cold cache (a new `--cache` each run) and reports the median wall
+ * time to a generated project, the packages and bytes npm installed for the exec
+ * (`<cache>/_npx/<hash>/node_modules`) and the files generated; then ours/create-vite ratios. It
+ * also times the generator alone (repo source via tsx, and the bundled dist/ from the extracted
+ * tarball), which needs no network.
  *
  *   npm run bench                        (BENCH_CREATE_ROUNDS=3 by default)
  *   node --import tsx bench/create.bench.ts
@@ -18,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { countPackages, treeStats } from '../test/helpers/node-modules.ts';
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_CREATE_ROUNDS ?? 3));
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -48,39 +50,6 @@ function run(command: string, args: string[], cwd: string): number {
     throw new CommandError(`\`${command} ${args.join(' ')}\` failed (${why}) in ${cwd}\n${output.slice(-20).join('\n')}`);
   }
   return ms;
-}
-
-/** Regular files and their bytes under a directory (symlinks, e.g. node_modules/.bin, are not followed). */
-function treeStats(dir: string): { files: number; bytes: number } {
-  const total = { files: 0, bytes: 0 };
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const sub = treeStats(full);
-      total.files += sub.files;
-      total.bytes += sub.bytes;
-    } else if (entry.isFile()) {
-      total.files++;
-      total.bytes += fs.statSync(full).size;
-    }
-  }
-  return total;
-}
-
-/** Package directories in a node_modules, scoped (`@scope/name`) and nested ones included. */
-function countPackages(nodeModules: string): number {
-  let count = 0;
-  for (const entry of fs.readdirSync(nodeModules, { withFileTypes: true })) {
-    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-    const top = path.join(nodeModules, entry.name);
-    const dirs = entry.name.startsWith('@') ? fs.readdirSync(top).map((name) => path.join(top, name)) : [top];
-    for (const dir of dirs) {
-      count++;
-      const nested = path.join(dir, 'node_modules');
-      if (fs.existsSync(nested)) count += countPackages(nested);
-    }
-  }
-  return count;
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? NaN;

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checksum } from '../vendor/manifest.ts';
-import { copyReferenceFoundation, REPO_ROOT, vendor } from './helpers/reference-foundation.ts';
+import { typecheckFoundation } from './helpers/foundation-instance.ts';
+import { copyReferenceFoundation, REPO_ROOT, vendor, withReact } from './helpers/reference-foundation.ts';
 
 const ITEMS = path.join(REPO_ROOT, 'examples/items');
 const made: string[] = [];
@@ -17,9 +18,11 @@ afterEach(() => {
   for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function foundation(): string {
+/** The reference foundation, by default with React among its dependencies (so the module's client code is placed too). */
+function foundation({ react = true } = {}): string {
   const copy = copyReferenceFoundation();
   made.push(copy);
+  if (react) withReact(copy);
   return copy;
 }
 
@@ -64,7 +67,13 @@ describe('foundation-module vendor', () => {
     // The server-safe config imports no client code, and says what the module's does.
     expect(at('src/modules/items/module.config.ts')).not.toMatch(/client\//);
     expect(at('src/modules/items/module.config.ts')).toContain('"label": "Items"');
+    // The adapter is the module's own foundation/routes/index.ts, its two kit imports pointed at the foundation.
+    const adapter = fs.readFileSync(path.join(ITEMS, 'foundation/routes/index.ts'), 'utf8');
+    expect(at('src/modules/items/server/routes/index.ts')).toBe(adapter
+      .replace("'create-foundation-module/foundation/bindings'", "'../../../../lib/foundation-module/bindings.ts'")
+      .replace("'create-foundation-module/foundation'", "'../../../../lib/foundation-module/plugin-router.ts'"));
     expect(at('src/modules/items/server/routes/index.ts')).toMatch(/export default await createPluginRouter/);
+    expect(fs.existsSync(path.join(root, 'src/modules/items/foundation'))).toBe(false);
     const manifest = JSON.parse(at('src/modules/items/vendor.json'));
     expect(manifest).toMatchObject({ id: 'items', version: '0.1.0', kitVersion: '0.1.0' });
     expect(manifest.files['src/modules/items/plugin/items.ts']).toBe(checksum(at('src/modules/items/plugin/items.ts')));
@@ -219,11 +228,6 @@ describe('foundation-module vendor', () => {
         setup: (root) => fs.writeFileSync(path.join(root, 'package.json'), '{ "name": '),
       },
       {
-        name: 'a module whose dependencies are not installed (no node_modules)', args: (root, tmp) => [path.join(tmp, 'items'), '--into', root], code: 1,
-        message: /^The code of module .*items could not be loaded to read its module\.config\.ts: the package "drizzle-orm" it imports is not installed \(the module has no node_modules\)\. Run npm install in .*items, then vendor again\.$/,
-        setup: (_root, tmp) => fs.cpSync(ITEMS, path.join(tmp, 'items'), { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' }),
-      },
-      {
         name: 'a module whose code does not load', args: (root, tmp) => [path.join(tmp, 'items'), '--into', root], code: 1,
         message: /^The code of module .*items could not be loaded to read its module\.config\.ts: .*plugin\/index\.ts.*Fix the module/s,
         setup: (_root, tmp) => {
@@ -246,16 +250,95 @@ describe('foundation-module vendor', () => {
     });
   });
 
-  it('run as a command on a module without node_modules, says what to do in one line and exits 1, with no stack trace', () => {
+  it('vendors a module that was never installed (no node_modules), as a command, in one step', () => {
     const root = foundation();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-uninstalled-'));
     made.push(tmp);
     const moduleDir = path.join(tmp, 'items');
     fs.cpSync(ITEMS, moduleDir, { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' });
     const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/foundation-module.js'), 'vendor', moduleDir, '--into', root], { encoding: 'utf8' });
-    expect(run.status, run.stderr).toBe(1);
-    expect(run.stderr.trim()).toBe(`foundation-module: The code of module ${moduleDir} could not be loaded to read its module.config.ts: ` +
-      `the package "drizzle-orm" it imports is not installed (the module has no node_modules). Run npm install in ${moduleDir}, then vendor again.`);
-    expect(fs.existsSync(path.join(root, 'src/modules/items'))).toBe(false);
+    expect(run.status, run.stderr).toBe(0);
+    expect(fs.existsSync(moduleDir + '/node_modules')).toBe(false);
+    // The same catalog as from the installed module: its permissions, templates and menu, read from its own files.
+    const config = fs.readFileSync(path.join(root, 'src/modules/items/module.config.ts'), 'utf8');
+    expect(config).toContain('"ITEMS_MANAGER"');
+    expect(config).toContain('"items.items.delete"');
+    expect(config).toContain('"label": "Items"');
+    expect(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).dependencies).toMatchObject({ zod: '^4.6.7', 'drizzle-orm': '^0.45.4' });
+  });
+
+  it('refuses a catalog computed by a package that is not installed, naming the value, with nothing written', async () => {
+    const root = foundation();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-computed-'));
+    made.push(tmp);
+    const moduleDir = path.join(tmp, 'items');
+    fs.cpSync(ITEMS, moduleDir, { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' });
+    const index = path.join(moduleDir, 'plugin/index.ts');
+    fs.writeFileSync(index, `import { extraPermission } from 'not-installed-anywhere';\n${fs.readFileSync(index, 'utf8').replace(/export const permissions: string\[\] = \[/, 'export const permissions: string[] = [extraPermission, ')}`);
+    const before = snapshot(root);
+    const { code, lines } = await vendor([moduleDir, '--into', root]);
+    expect(code).toBe(1);
+    expect(lines.at(-1)).toMatch(/permission .* must be a string \(read where .*not-installed-anywhere.* not installed, with stand-ins: .*run npm install in it first\)\. Fix the module/);
+    expect(snapshot(root)).toEqual(before);
+  });
+});
+
+describe('the adapter a module ships (foundation/routes/index.ts)', () => {
+  it('is the kit\'s, for a module made before the generator wrote one', async () => {
+    const module = itemsCopy();
+    fs.rmSync(path.join(module, 'foundation'), { recursive: true });
+    const root = foundation();
+    const { code, lines } = await vendor([module, '--into', root]);
+    expect(code, lines.join('\n')).toBe(0);
+    const kits = fs.readFileSync(path.join(REPO_ROOT, 'template/module/foundation/routes/index.ts'), 'utf8');
+    expect(fs.readFileSync(path.join(root, 'src/modules/items/server/routes/index.ts'), 'utf8'))
+      .toBe(kits.replace("'create-foundation-module/foundation/bindings'", "'../../../../lib/foundation-module/bindings.ts'").replace("'create-foundation-module/foundation'", "'../../../../lib/foundation-module/plugin-router.ts'"));
+  });
+
+  it.each([
+    ['a symbolic link to a file outside the module', (file: string) => fs.symlinkSync('/etc/hostname', file)],
+    ['a folder', (file: string) => fs.mkdirSync(file)],
+  ])('is refused when it is %s, writing nothing', async (_what, make) => {
+    const module = itemsCopy();
+    const file = path.join(module, 'foundation/routes/index.ts');
+    fs.rmSync(file);
+    make(file);
+    const root = foundation();
+    const before = snapshot(root);
+    const { code, lines } = await vendor([module, '--into', root]);
+    expect(code).toBe(1);
+    expect(lines.join('\n')).toMatch(/foundation\/routes\/index\.ts is not a plain file: vendoring copies files only/);
+    expect(snapshot(root)).toEqual(before);
+  });
+});
+
+describe('a server-only foundation (no React)', () => {
+  it('gets no client code, is told so, and type-checks with no edit but its bindings', async () => {
+    const root = foundation({ react: false });
+    // Its tsconfig as a server-only host has it: React's types are not installed, and nothing is excluded.
+    const tsconfigFile = path.join(root, 'tsconfig.json');
+    const tsconfig = JSON.parse(fs.readFileSync(tsconfigFile, 'utf8')) as Record<string, unknown>;
+    delete tsconfig.exclude;
+    fs.writeFileSync(tsconfigFile, JSON.stringify(tsconfig, null, 2));
+    const { code, lines } = await vendor([ITEMS, '--into', root]);
+    expect(code, lines.join('\n')).toBe(0);
+    expect(lines).toContain("The module's client code (client/) is left out: this foundation has no React. Vendor with --client to place it.");
+    expect(fs.existsSync(path.join(root, 'src/modules/items/client'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'src/lib/foundation-module/client'))).toBe(false);
+    // The one edit vendoring asks of a maintainer: the bindings.
+    fs.copyFileSync(path.join(REPO_ROOT, 'test/fixtures/foundation/maintainer/bindings.ts'), path.join(root, 'src/lib/foundation-module/bindings.ts'));
+    const { status, output } = typecheckFoundation(root);
+    expect(output).toBe('');
+    expect(status).toBe(0);
+  });
+
+  it('gets the client code with --client, and a foundation with React goes without it with --no-client', async () => {
+    const serverOnly = foundation({ react: false });
+    expect((await vendor([ITEMS, '--into', serverOnly, '--client'])).code).toBe(0);
+    expect(fs.existsSync(path.join(serverOnly, 'src/modules/items/client/manifest.ts'))).toBe(true);
+    expect(fs.existsSync(path.join(serverOnly, 'src/lib/foundation-module/client/contract.ts'))).toBe(true);
+    const withReact = foundation();
+    expect((await vendor([ITEMS, '--into', withReact, '--no-client'])).code).toBe(0);
+    expect(fs.existsSync(path.join(withReact, 'src/modules/items/client'))).toBe(false);
   });
 });

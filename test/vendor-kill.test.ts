@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planVendoring, type VendorPlan } from '../vendor/plan.ts';
-import { copyReferenceFoundation, REPO_ROOT, vendor } from './helpers/reference-foundation.ts';
+import { copyReferenceFoundation, REPO_ROOT, vendor, withReact } from './helpers/reference-foundation.ts';
 
 const CLI = path.join(REPO_ROOT, 'bin', 'foundation-module.js');
 const WAREHOUSE = path.join(REPO_ROOT, 'examples/warehouse');
@@ -29,9 +29,11 @@ afterAll(() => {
   for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** The reference foundation with React among its dependencies: vendoring places the module's client code too. */
 function freshFoundation(): string {
   const copy = copyReferenceFoundation();
   made.push(copy);
+  withReact(copy);
   return copy;
 }
 

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { KIT_PACKAGE, KIT_ROOT, vendoredSource } from '../sandbox/kit-files.ts';
 
 /** Where the library and the bindings go, relative to the foundation root. */
 export const LIB_DIR = 'src/lib/foundation-module';
@@ -14,11 +14,12 @@ export const BINDINGS_FILE = `${LIB_DIR}/bindings.ts`;
 export const TEST_BINDINGS_FILE = `${LIB_DIR}/test-bindings.ts`;
 export const modulePath = (id: string, relative = '') => path.posix.join('src/modules', id, relative);
 
-/** The module's folders that ship; tests, the dev config and the README stay with the module. */
+/** A module's adapter to a foundation, placed at `server/routes/index.ts` there. */
+export const ADAPTER_FILE = 'foundation/routes/index.ts';
+/** The module's folders that ship as they are; tests, the dev config and the README stay with the module. */
 const SHIPPED_DIRS = ['plugin', 'shared', 'migrations', 'client'];
 const SHIPPED_EXTENSIONS = /\.(ts|tsx|sql|css|json|svg|png)$/;
 
-const KIT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The kit's source for each library file (relative to the kit root), by name in the foundation. */
 const LIBRARY: Record<string, string> = {
   'contract.ts': 'contract/index.ts',
@@ -38,7 +39,7 @@ const LIBRARY: Record<string, string> = {
 
 /** What the library needs at run time in a foundation (the kit's package.json, `foundationModule.libraryDependencies`). */
 export function libraryDependencies(): Record<string, string> {
-  return (JSON.parse(read(path.join(KIT_ROOT, 'package.json'))) as { foundationModule: { libraryDependencies: Record<string, string> } }).foundationModule.libraryDependencies;
+  return KIT_PACKAGE.foundationModule.libraryDependencies;
 }
 
 export class VendorLayoutError extends Error {
@@ -51,11 +52,16 @@ export interface PlacedFile {
   content: string;
 }
 
+/** What a vendoring places: with the module's client code (its pages, for a foundation with React), or without. */
+export interface PlaceOptions {
+  client: boolean;
+}
+
 /** The kit-owned library files, their imports pointing at each other. */
-export function libraryFiles(): PlacedFile[] {
-  return Object.entries(LIBRARY).map(([name, source]) => {
+export function libraryFiles({ client }: PlaceOptions): PlacedFile[] {
+  return Object.entries(LIBRARY).filter(([name]) => client || !name.startsWith('client/')).map(([name, source]) => {
     const target = `${LIB_DIR}/${name}`;
-    return { target, content: rewriteImports(read(path.join(KIT_ROOT, source)), target, source) };
+    return { target, content: rewriteImports(read(vendoredSource(source)), target, source) };
   });
 }
 
@@ -65,23 +71,29 @@ export function libraryFiles(): PlacedFile[] {
  */
 export function maintainerFiles(): PlacedFile[] {
   return [
-    { target: BINDINGS_FILE, content: read(path.join(KIT_ROOT, 'foundation-lib/bindings.ts')) },
-    { target: TEST_BINDINGS_FILE, content: read(path.join(KIT_ROOT, 'foundation-lib/test-bindings.ts')) },
+    { target: BINDINGS_FILE, content: read(vendoredSource('foundation-lib/bindings.ts')) },
+    { target: TEST_BINDINGS_FILE, content: read(vendoredSource('foundation-lib/test-bindings.ts')) },
   ];
 }
 
 
 /** The module's files in the foundation, and its adapter (`server/routes/index.ts`). */
-export function moduleFiles(moduleDir: string, id: string): PlacedFile[] {
+export function moduleFiles(moduleDir: string, id: string, { client }: PlaceOptions): PlacedFile[] {
   const placed: PlacedFile[] = [];
-  for (const dir of SHIPPED_DIRS) {
+  for (const dir of SHIPPED_DIRS.filter((shipped) => client || shipped !== 'client')) {
     for (const relative of walk(moduleDir, dir)) {
       const target = modulePath(id, relative);
       const text = read(path.join(moduleDir, relative));
       placed.push({ target, content: /\.tsx?$/.test(relative) && !/\.d\.ts$/.test(relative) ? rewriteImports(text, target, relative, id) : text });
     }
   }
-  placed.push({ target: modulePath(id, 'server/routes/index.ts'), content: read(path.join(KIT_ROOT, 'foundation-lib/module-routes.ts')) });
+  // The module's adapter, as the generator wrote it (the kit's, for a module made before it did).
+  const own = path.join(moduleDir, ADAPTER_FILE);
+  const hasOwn = fs.existsSync(own) || fs.lstatSync(own, { throwIfNoEntry: false }) !== undefined;
+  if (hasOwn && !fs.lstatSync(own).isFile()) throw new VendorLayoutError(`${own} is not a plain file: vendoring copies files only. Replace it with the file itself.`);
+  const adapter = read(hasOwn ? own : path.join(KIT_ROOT, 'template', 'module', ADAPTER_FILE));
+  const target = modulePath(id, 'server/routes/index.ts');
+  placed.push({ target, content: rewriteImports(adapter, target, ADAPTER_FILE, id) });
   return placed;
 }
 
@@ -119,6 +131,8 @@ export function rewriteImports(text: string, target: string, source: string, id?
   return text.replace(SPECIFIER, (whole, lead: string, quote: string, specifier: string) => {
     let rewritten: string | undefined;
     if (specifier === 'create-foundation-module/contract') rewritten = relativeTo(`${LIB_DIR}/contract.ts`);
+    else if (specifier === 'create-foundation-module/foundation') rewritten = relativeTo(`${LIB_DIR}/plugin-router.ts`);
+    else if (specifier === 'create-foundation-module/foundation/bindings') rewritten = relativeTo(BINDINGS_FILE);
     else if (specifier === 'create-foundation-module/client') rewritten = relativeTo(`${LIB_DIR}/client/contract.ts`);
     else if (specifier === 'create-foundation-module' || specifier.startsWith('create-foundation-module/')) {
       throw new VendorLayoutError(`${source} imports "${specifier}", the kit's runtime code, which a foundation does not have. ` +

@@ -32,6 +32,8 @@ export interface VendorPlan {
   moduleDir: string;
   root: string;
   files: FileAction[];
+  /** Whether the module's client code is placed (see PlanOptions.client). */
+  client: boolean;
   dependencies: DependencyChange[];
   /** The manifests to write once the files are in place. */
   manifests: { target: string; manifest: VendorManifest }[];
@@ -45,18 +47,21 @@ export interface PlanOptions {
   moduleDir: string;
   into: string;
   kitVersion: string;
+  /** Place the module's client code (client/). @default whether the foundation depends on React */
+  client?: boolean;
 }
 
-export async function planVendoring({ moduleDir, into, kitVersion }: PlanOptions): Promise<VendorPlan> {
+export async function planVendoring({ moduleDir, into, kitVersion, client }: PlanOptions): Promise<VendorPlan> {
   const source = path.resolve(moduleDir);
   const root = path.resolve(into);
   checkModule(source);
   const foundationPackage = checkFoundation(root, source);
-  const catalog = await readModuleCatalog(source, { cwd: source }).catch((error: unknown) => {
+  const catalog = await readModuleCatalog(source).catch((error: unknown) => {
     throw error instanceof ModuleCatalogError ? loadRefusal(source, error) : error;
   });
   if (!catalog || catalog.source !== 'code' || !catalog.moduleConfig) {
-    throw new VendorError(`The code of module ${source} could not be loaded to read its module.config.ts: run npm install in it first (vendoring needs its dev dependencies, tsx among them).`);
+    throw new VendorError(`The code of module ${source} could not be loaded to read its module.config.ts: this kit was installed without its dev stack (--omit=optional), which loads a module's TypeScript. ` +
+      `Vendor with the whole kit: npx -p create-foundation-module foundation-module vendor ${source} --into ${root}`);
   }
   const { id, version } = catalog;
   if (pluginIdProblem(id)) throw new VendorError(`Module ${source} has the id ${JSON.stringify(id)}, which ${pluginIdProblem(id)}.`);
@@ -66,8 +71,10 @@ export async function planVendoring({ moduleDir, into, kitVersion }: PlanOptions
   const libManifestTarget = `${LIB_DIR}/${MANIFEST_NAME}`;
   const previous = readManifest(root, moduleManifestTarget);
   const previousLib = readManifest(root, libManifestTarget);
-  const moduleWanted = [...moduleFiles(source, id), serverSafeConfig(id, catalog.moduleConfig)];
-  const libWanted = libraryFiles();
+  // A server-only foundation (no React) gets no client code: its type check stays as it is.
+  const withClient = client ?? dependsOnReact(foundationPackage);
+  const moduleWanted = [...moduleFiles(source, id, { client: withClient }), serverSafeConfig(id, catalog.moduleConfig)];
+  const libWanted = libraryFiles({ client: withClient });
   checkIdFree(root, id, previous, moduleWanted);
 
   for (const file of [...moduleWanted, ...libWanted, ...maintainerFiles()]) checkInside(root, file.target);
@@ -79,7 +86,7 @@ export async function planVendoring({ moduleDir, into, kitVersion }: PlanOptions
   ];
   const record = (wanted: PlacedFile[]) => Object.fromEntries(wanted.map((file) => [file.target, checksum(file.content)]));
   return {
-    id, version, moduleDir: source, root, files,
+    id, version, moduleDir: source, root, files, client: withClient,
     dependencies: mergeDependencies(foundationPackage.dependencies as Record<string, string>, { ...libraryDependencies(), ...(modulePackage.dependencies as Record<string, string>) },
       { exact: pinsExactVersions(root, foundationPackage.dependencies as Record<string, string>) }),
     manifests: [
@@ -87,6 +94,10 @@ export async function planVendoring({ moduleDir, into, kitVersion }: PlanOptions
       { target: moduleManifestTarget, manifest: { id, version, kitVersion, files: record(moduleWanted) } },
     ],
   };
+}
+
+function dependsOnReact(pkg: Record<string, unknown>): boolean {
+  return ['dependencies', 'devDependencies', 'peerDependencies'].some((field) => Object.hasOwn((pkg[field] as Record<string, string> | undefined) ?? {}, 'react'));
 }
 
 function statuses(root: string, wanted: PlacedFile[], previous: VendorManifest | undefined): FileAction[] {
@@ -138,7 +149,7 @@ function loadRefusal(source: string, error: ModuleCatalogError): VendorError {
     return new VendorError(`${before}: the package "${missing}" it imports is not installed${installed ? '' : ' (the module has no node_modules)'}. ` +
       `Run npm install in ${source}, then vendor again.`);
   }
-  return new VendorError(`${before}: ${error.message.replace(/\s+$/, '')}. Fix the module (its npm test shows the same error), then vendor again.`);
+  return new VendorError(`${before}: ${error.message.replace(/\.?\s*$/, '')}. Fix the module (its npm test shows the same error), then vendor again.`);
 }
 
 function checkModule(dir: string): void {

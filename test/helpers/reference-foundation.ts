@@ -23,6 +23,14 @@ export function copyReferenceFoundation({ linkPackages = true } = {}): string {
   return copy;
 }
 
+/** Adds React to a foundation copy's dependencies, as a foundation with a React front end has it. */
+export function withReact(root: string): void {
+  const file = path.join(root, 'package.json');
+  const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { dependencies: Record<string, string> };
+  pkg.dependencies.react = '^19.3.1';
+  fs.writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
+}
+
 export interface CommandRun {
   code: number;
   lines: string[];
