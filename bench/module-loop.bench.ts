@@ -21,6 +21,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { createThrowawayDatabase } from '../testing/databases.ts';
 import { countPackages } from '../test/helpers/node-modules.ts';
 import { psqlAvailable, timePsqlScript } from './psql-floor.ts';
@@ -68,6 +69,18 @@ function startInGroup(command: string, args: string[], cwd: string, env: NodeJS.
     process.kill(-child.pid!, 'SIGINT');
     await new Promise((r) => child.once('exit', r));
   };
+}
+
+/** Tenant schemas holding a table: where the module's migration ran. */
+async function countTenantsWithTable(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>("SELECT count(DISTINCT s.nspname)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname LIKE 'tenant\\_t%' AND c.relkind = 'r'");
+    return rows[0]!.n;
+  } finally {
+    await client.end();
+  }
 }
 
 interface Project { dir: string; packages: number; mb: string; installMs: number }
@@ -140,7 +153,11 @@ try {
     const db = await createThrowawayDatabase(SERVER);
     const floorDb = await createThrowawayDatabase(SERVER);
     try {
+      // New tenants get the migrations of the modules enabled globally: the module first, as an operator would.
+      run(bin, ['plugins', 'enable', 'loop-module', '--database-url', db.url], module);
       const provision = run(bin, ['tenants', 'create', ...codes, '--database-url', db.url], module);
+      const migrated = await countTenantsWithTable(db.url);
+      if (migrated !== TENANTS) throw new Error(`tenants create left the module's table in ${migrated} of ${TENANTS} tenants: its migration did not run everywhere`);
       const migration = fs.readFileSync(path.join(module, 'migrations', 'tenant', '001_init.sql'), 'utf8');
       const floor = timePsqlScript(floorDb.url, [
         'CREATE TABLE sys_tenant (id bigserial PRIMARY KEY, code text UNIQUE NOT NULL, name text NOT NULL);',

@@ -22,7 +22,7 @@ const at = (...parts) => path.join(root, ...parts);
 const pkg = JSON.parse(fs.readFileSync(at('package.json'), 'utf8'));
 
 /** Entries that run or are imported from outside the kit (package exports, processes the kit starts). */
-export const KIT_ENTRIES = [
+const KIT_ENTRIES = [
   'cli/index', // bin/foundation-module.js
   'cli/dev/api-supervisor', // the [api] process of dev
   'sandbox/server', // the API that the supervisor forks
