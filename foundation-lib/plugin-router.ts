@@ -15,16 +15,17 @@
  *   promise, a throw, `next(error)`): 503 when a connection failed, else 500 with a requestId;
  * - a nested `db.transaction()` or `ctx.withTenantTx()` of the same tenant is a savepoint;
  * - events emitted in a tenant transaction are delivered after its commit, dropped on rollback.
- * It imports express and drizzle-orm (which the foundation and the module already have), never the kit.
+ * It imports express and drizzle-orm (which the foundation and the module already have), never the
+ * kit. `ctx.cron` lives in plugin-cron.ts, which vendor places only once a module schedules jobs.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import type { CronCapability, EventHandler, FoundationPlugin, LogMeta, PluginContext, PluginEvent, PluginLogger, RequestIdentity, TenantDb, TenantInfo } from 'create-foundation-module/contract';
-import pg from 'pg';
-import { createCronScheduler, type CronScheduler } from './cron-scheduler.ts';
-import { migrationNamesIn, migrationReadiness, type PluginMigrationNames } from './migration-readiness.ts';
+import type pg from 'pg';
 import { answerFor, HttpError } from './http-error.ts';
 
 /** What bindings.ts maps from the foundation: one object per foundation, shared by its modules. */
@@ -80,44 +81,30 @@ interface OpenTransaction {
 const openTransaction = new AsyncLocalStorage<OpenTransaction>();
 /** The request being answered: its tenant (events and log lines outside a transaction carry it) and its id. */
 const currentRequest = new AsyncLocalStorage<{ tenantId?: string; requestId?: string }>();
-/** One scheduler for every module of this foundation, made with the first module's bindings. */
-let scheduler: CronScheduler | undefined;
+/** plugin-cron.ts, as this file uses it. */
+interface PluginCron {
+  expectMigrations(pluginId: string, migrationsDir: string): void;
+  cronCapability(pluginId: string, bindings: FoundationBindings, inScope: (tenantId: string, run: () => Promise<void>) => Promise<void>): CronCapability;
+  stopCronJobs(): Promise<void>;
+}
+// A URL, not an import TypeScript follows: a foundation whose modules schedule no jobs has neither
+// the file nor croner, and still type-checks.
+const PLUGIN_CRON = new URL('./plugin-cron.ts', import.meta.url).href;
+let pluginCron: Promise<PluginCron | undefined> | undefined;
+
+function loadPluginCron(): Promise<PluginCron | undefined> {
+  pluginCron ??= existsSync(fileURLToPath(PLUGIN_CRON)) ? (import(PLUGIN_CRON) as Promise<PluginCron>) : Promise.resolve(undefined);
+  return pluginCron;
+}
 
 /**
  * Stops the cron jobs of every module (and lets their run locks go): call it when the foundation
  * shuts down. Set FOUNDATION_MODULE_CRON=off to register jobs without running them (a one-off script).
  */
 export async function stopCronJobs(): Promise<void> {
-  const stopping = scheduler;
-  const ledger = ledgerPool;
-  scheduler = undefined;
-  ledgerPool = undefined;
-  await stopping?.stop();
-  await ledger?.end();
+  await (await pluginCron)?.stopCronJobs();
 }
 
-/** Each module's migration files (from its `migrations/` folder): cron runs only in tenants where all of them ran. */
-const expectedMigrations = new Map<string, PluginMigrationNames>();
-/** Where cron reads the migration ledger: a connection of its own, never the foundation's pool. */
-let ledgerPool: pg.Pool | undefined;
-
-function cronScheduler(bindings: FoundationBindings): CronScheduler {
-  if (scheduler) return scheduler;
-  const connection = bindings.cronLockConnection();
-  // One connection at most, closed when idle: it never holds the process open.
-  const ledger = connection ? new pg.Pool({ ...connection, max: 1, idleTimeoutMillis: 5_000, allowExitOnIdle: true }) : undefined;
-  ledger?.on('error', () => {});
-  ledgerPool = ledger;
-  scheduler = createCronScheduler(bindings.logger, {
-    listTenants: () => bindings.listTenants(),
-    isEnabled: (pluginId, tenantId) => (tenantId === null ? bindings.isEnabledGlobally(pluginId) : bindings.isEnabled(pluginId, tenantId)),
-    inScope: (tenantId, run) => currentRequest.run({ tenantId }, run),
-    ...(ledger ? { migratedTenants: migrationReadiness(ledger, (pluginId) => expectedMigrations.get(pluginId)) } : {}),
-    locks: connection ? { connection, applicationName: 'foundation-module-cron', unref: true } : undefined,
-    unref: true,
-  });
-  return scheduler;
-}
 /** A caller's own `X-Request-Id` is kept when it is this tame; otherwise one is made. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Listeners of every module of this foundation: events cross modules, as in the sandbox. */
@@ -127,7 +114,8 @@ const EVENT_NAME = /^[a-z][a-z0-9-]{1,39}\.[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*
 /** Builds the module's router: calls `register(ctx)` once, behind the health route, the gate and the envelope. */
 export async function createPluginRouter({ default: plugin, permissions = [] }: PluginModule, bindings: FoundationBindings, { migrationsDir }: { migrationsDir?: string } = {}): Promise<Router> {
   const pluginId = plugin.meta.id;
-  if (migrationsDir) expectedMigrations.set(pluginId, migrationNamesIn(migrationsDir));
+  const cron = await loadPluginCron();
+  if (migrationsDir) cron?.expectMigrations(pluginId, migrationsDir);
   checkBindings(bindings);
   const router = express.Router();
   router.get('/health', (_req, res) => {
@@ -157,13 +145,12 @@ export async function createPluginRouter({ default: plugin, permissions = [] }: 
     if (answer.retryAfter) res.setHeader('Retry-After', String(answer.retryAfter));
     res.status(answer.status).json({ error: { ...answer.details, code: answer.code, message: answer.message, ...(requestId ? { requestId } : {}) } });
   });
-  await plugin.register(contextFor(pluginId, permissions, routes, bindings));
+  await plugin.register(contextFor(pluginId, permissions, routes, bindings, cron));
   return router;
 }
 
-function contextFor(pluginId: string, declared: string[], router: Router, bindings: FoundationBindings): PluginContext {
+function contextFor(pluginId: string, declared: string[], router: Router, bindings: FoundationBindings, cron: PluginCron | undefined): PluginContext {
   const log = pluginLogger(pluginId, bindings);
-  let pluginCron: CronCapability | undefined;
   return {
     router,
     auth(req) {
@@ -214,13 +201,10 @@ function contextFor(pluginId: string, declared: string[], router: Router, bindin
         return deliver(event, bindings);
       },
     },
-    cron: {
-      register(spec, job) {
-        const jobs = cronScheduler(bindings);
-        // One capability per plugin: it numbers the plugin's jobs, which names their run locks.
-        pluginCron ??= jobs.forPlugin(pluginId);
-        pluginCron.register(spec, job);
-        if (process.env.FOUNDATION_MODULE_CRON !== 'off') jobs.start();
+    cron: cron?.cronCapability(pluginId, bindings, (tenantId, run) => currentRequest.run({ tenantId }, run)) ?? {
+      register() {
+        throw new Error(`Plugin "${pluginId}" schedules a cron job, but this foundation has no cron support (src/lib/foundation-module/plugin-cron.ts and the croner package). ` +
+          'Vendor the module again: vendor places them when a module calls ctx.cron.register. Then npm install.');
       },
     },
     log,

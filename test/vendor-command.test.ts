@@ -77,9 +77,12 @@ describe('foundation-module vendor', () => {
     const manifest = JSON.parse(at('src/modules/items/vendor.json'));
     expect(manifest).toMatchObject({ id: 'items', version: '0.1.0', kitVersion: '0.1.0' });
     expect(manifest.files['src/modules/items/plugin/items.ts']).toBe(checksum(at('src/modules/items/plugin/items.ts')));
-    // Run-time dependencies merged, the module's and the library's (croner for cron; pg the foundation has); the install is the maintainer's to run.
-    expect(JSON.parse(at('package.json')).dependencies).toMatchObject({ zod: '^4.6.7', 'drizzle-orm': '^0.45.4', croner: '^11.0.1', pg: '^8.23.1', express: expect.any(String) });
-    expect(lines.join('\n')).toMatch(/Added to package.json: croner@\^11\.0\.1, zod@\^4\.6\.7\. Run npm install/);
+    // Run-time dependencies merged, the module's and the library's (pg the foundation has; croner only for cron jobs, which items has none of); the install is the maintainer's to run.
+    const dependencies = JSON.parse(at('package.json')).dependencies;
+    expect(dependencies).toMatchObject({ zod: '^4.6.7', 'drizzle-orm': '^0.45.4', pg: '^8.23.1', express: expect.any(String) });
+    expect(dependencies.croner).toBeUndefined();
+    expect(fs.existsSync(path.join(root, 'src/lib/foundation-module/plugin-cron.ts'))).toBe(false);
+    expect(lines.join('\n')).toMatch(/Added to package.json: zod@\^4\.6\.7\. Run npm install/);
   });
 
   it.each([
@@ -95,8 +98,8 @@ describe('foundation-module vendor', () => {
     fs.writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
     const { code, lines } = await vendor([ITEMS, '--into', root]);
     expect(code, lines.join('\n')).toBe(0);
-    expect(JSON.parse(fs.readFileSync(file, 'utf8')).dependencies).toMatchObject({ zod: '4.6.7', croner: '11.0.1' });
-    expect(lines.join('\n')).toMatch(/Added to package\.json: croner@11\.0\.1, zod@4\.6\.7\./);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).dependencies).toMatchObject({ zod: '4.6.7' });
+    expect(lines.join('\n')).toMatch(/Added to package\.json: zod@4\.6\.7\./);
   });
 
   it('writes only files that docs/vendoring.md lists in "What lands where"', async () => {
@@ -340,5 +343,27 @@ describe('a server-only foundation (no React)', () => {
     const withReact = foundation();
     expect((await vendor([ITEMS, '--into', withReact, '--no-client'])).code).toBe(0);
     expect(fs.existsSync(path.join(withReact, 'src/modules/items/client'))).toBe(false);
+  });
+});
+
+describe('cron support in the foundation', () => {
+  it('comes with the first module that schedules jobs (plugin-cron.ts, croner) and stays for the modules after', async () => {
+    const root = foundation();
+    const withCron = itemsCopy();
+    const index = path.join(withCron, 'plugin/index.ts');
+    fs.writeFileSync(index, fs.readFileSync(index, 'utf8').replace('registerItemsRoutes(ctx);', "registerItemsRoutes(ctx);\n    ctx.cron.register('*/5 * * * *', async () => {});"));
+    const first = await vendor([withCron, '--into', root]);
+    expect(first.code, first.lines.join('\n')).toBe(0);
+    expect(first.lines.join('\n')).toMatch(/Added to package.json: croner@\^11\.0\.1, zod@\^4\.6\.7\./);
+    for (const file of ['plugin-cron.ts', 'cron-scheduler.ts', 'run-locks.ts', 'run-leases.ts', 'cron-session.ts', 'migration-readiness.ts']) {
+      expect(fs.existsSync(path.join(root, 'src/lib/foundation-module', file)), file).toBe(true);
+    }
+    // A vendoring of a module without jobs keeps them: the library serves every module vendored before.
+    const withoutCron = itemsCopy();
+    const second = await vendor([withoutCron, '--into', root]);
+    expect(second.code, second.lines.join('\n')).toBe(0);
+    expect(second.lines.filter((line) => line.startsWith('DELETE'))).toEqual([]);
+    expect(fs.existsSync(path.join(root, 'src/lib/foundation-module/plugin-cron.ts'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).dependencies.croner).toBe('^11.0.1');
   });
 });

@@ -30,16 +30,24 @@ const LIBRARY: Record<string, string> = {
   'tenant-directory.ts': 'foundation-lib/tenant-directory.ts',
   'registries.ts': 'foundation-lib/registries.ts',
   'test-host.ts': 'foundation-lib/test-host.ts',
+};
+/** `ctx.cron`: placed once a module that schedules jobs is vendored (croner comes with it), kept from then on. */
+const CRON_LIBRARY: Record<string, string> = {
+  'plugin-cron.ts': 'foundation-lib/plugin-cron.ts',
   'cron-scheduler.ts': 'foundation-lib/cron-scheduler.ts',
   'run-locks.ts': 'foundation-lib/run-locks.ts',
   'run-leases.ts': 'foundation-lib/run-leases.ts',
   'cron-session.ts': 'foundation-lib/cron-session.ts',
   'migration-readiness.ts': 'foundation-lib/migration-readiness.ts',
 };
+/** What the cron files need at run time, besides what the rest of the library does. */
+const CRON_DEPENDENCIES = ['croner'];
+/** A library file whose presence says the foundation has cron support (a vendoring of an older kit placed it without plugin-cron.ts). */
+export const CRON_MARKER = `${LIB_DIR}/cron-scheduler.ts`;
 
 /** What the library needs at run time in a foundation (the kit's package.json, `foundationModule.libraryDependencies`). */
-export function libraryDependencies(): Record<string, string> {
-  return KIT_PACKAGE.foundationModule.libraryDependencies;
+export function libraryDependencies({ cron }: Pick<PlaceOptions, 'cron'>): Record<string, string> {
+  return Object.fromEntries(Object.entries(KIT_PACKAGE.foundationModule.libraryDependencies).filter(([name]) => cron || !CRON_DEPENDENCIES.includes(name)));
 }
 
 export class VendorLayoutError extends Error {
@@ -52,14 +60,16 @@ export interface PlacedFile {
   content: string;
 }
 
-/** What a vendoring places: with the module's client code (its pages, for a foundation with React), or without. */
+/** What a vendoring places: with the module's client code (its pages, for a foundation with React), or without; with cron support or without. */
 export interface PlaceOptions {
   client: boolean;
+  cron: boolean;
 }
 
 /** The kit-owned library files, their imports pointing at each other. */
-export function libraryFiles({ client }: PlaceOptions): PlacedFile[] {
-  return Object.entries(LIBRARY).filter(([name]) => client || !name.startsWith('client/')).map(([name, source]) => {
+export function libraryFiles({ client, cron }: PlaceOptions): PlacedFile[] {
+  const library = { ...LIBRARY, ...(cron ? CRON_LIBRARY : {}) };
+  return Object.entries(library).filter(([name]) => client || !name.startsWith('client/')).map(([name, source]) => {
     const target = `${LIB_DIR}/${name}`;
     return { target, content: rewriteImports(read(vendoredSource(source)), target, source) };
   });
@@ -78,7 +88,7 @@ export function maintainerFiles(): PlacedFile[] {
 
 
 /** The module's files in the foundation, and its adapter (`server/routes/index.ts`). */
-export function moduleFiles(moduleDir: string, id: string, { client }: PlaceOptions): PlacedFile[] {
+export function moduleFiles(moduleDir: string, id: string, { client }: Pick<PlaceOptions, 'client'>): PlacedFile[] {
   const placed: PlacedFile[] = [];
   for (const dir of SHIPPED_DIRS.filter((shipped) => client || shipped !== 'client')) {
     for (const relative of walk(moduleDir, dir)) {
@@ -95,6 +105,15 @@ export function moduleFiles(moduleDir: string, id: string, { client }: PlaceOpti
   const target = modulePath(id, 'server/routes/index.ts');
   placed.push({ target, content: rewriteImports(adapter, target, ADAPTER_FILE, id) });
   return placed;
+}
+
+/**
+ * Whether the module schedules jobs: a call of `cron.register(` in its server code (`ctx.cron.register`,
+ * or a `cron` taken from ctx). A module that hides the call otherwise gets, in the foundation, an
+ * error at its first `register` naming what to do.
+ */
+export function usesCron(moduleDir: string): boolean {
+  return ['plugin', 'shared'].some((dir) => walk(moduleDir, dir).some((relative) => /\.tsx?$/.test(relative) && /\bcron\s*\.\s*register\s*\(/.test(read(path.join(moduleDir, relative)))));
 }
 
 /** Files under `dir` of the module, relative to the module; a symlink is refused (it could point anywhere). */

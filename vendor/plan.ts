@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pluginIdProblem } from '../rules/index.ts';
 import { ModuleCatalogError, readModuleCatalog } from '../sandbox/plugins/catalog.ts';
 import { mergeDependencies, pinsExactVersions, type DependencyChange } from './dependencies.ts';
-import { LIB_DIR, libraryDependencies, maintainerFiles, libraryFiles, modulePath, moduleFiles, type PlacedFile } from './layout.ts';
+import { CRON_MARKER, LIB_DIR, libraryDependencies, maintainerFiles, libraryFiles, modulePath, moduleFiles, usesCron, type PlacedFile } from './layout.ts';
 import { checksum, MANIFEST_NAME, readManifest, type VendorManifest } from './manifest.ts';
 
 export type FileStatus = 'CREATE' | 'UPDATE' | 'SKIP' | 'CONFLICT' | 'DELETE';
@@ -73,8 +73,10 @@ export async function planVendoring({ moduleDir, into, kitVersion, client }: Pla
   const previousLib = readManifest(root, libManifestTarget);
   // A server-only foundation (no React) gets no client code: its type check stays as it is.
   const withClient = client ?? dependsOnReact(foundationPackage);
+  // Cron support (croner among the dependencies) once a module schedules jobs; kept for the modules vendored before.
+  const withCron = usesCron(source) || previousLib?.files[CRON_MARKER] !== undefined;
   const moduleWanted = [...moduleFiles(source, id, { client: withClient }), serverSafeConfig(id, catalog.moduleConfig)];
-  const libWanted = libraryFiles({ client: withClient });
+  const libWanted = libraryFiles({ client: withClient, cron: withCron });
   checkIdFree(root, id, previous, moduleWanted);
 
   for (const file of [...moduleWanted, ...libWanted, ...maintainerFiles()]) checkInside(root, file.target);
@@ -87,7 +89,7 @@ export async function planVendoring({ moduleDir, into, kitVersion, client }: Pla
   const record = (wanted: PlacedFile[]) => Object.fromEntries(wanted.map((file) => [file.target, checksum(file.content)]));
   return {
     id, version, moduleDir: source, root, files, client: withClient,
-    dependencies: mergeDependencies(foundationPackage.dependencies as Record<string, string>, { ...libraryDependencies(), ...(modulePackage.dependencies as Record<string, string>) },
+    dependencies: mergeDependencies(foundationPackage.dependencies as Record<string, string>, { ...libraryDependencies({ cron: withCron }), ...(modulePackage.dependencies as Record<string, string>) },
       { exact: pinsExactVersions(root, foundationPackage.dependencies as Record<string, string>) }),
     manifests: [
       { target: libManifestTarget, manifest: { id: 'foundation-module', kitVersion, files: record(libWanted) } },
