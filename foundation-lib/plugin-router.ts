@@ -204,7 +204,7 @@ function contextFor(pluginId: string, declared: string[], router: Router, bindin
     cron: cron?.cronCapability(pluginId, bindings, (tenantId, run) => currentRequest.run({ tenantId }, run)) ?? {
       register() {
         throw new Error(`Plugin "${pluginId}" schedules a cron job, but this foundation has no cron support (src/lib/foundation-module/plugin-cron.ts and the croner package). ` +
-          'Vendor the module again: vendor places them when a module calls ctx.cron.register. Then npm install.');
+          'Vendor places them when it finds `ctx.cron.register(` (or `cron.register(`) in a module\'s plugin code: call it that way, vendor the module again, then npm install.');
       },
     },
     log,

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checksum } from '../vendor/manifest.ts';
 import { typecheckFoundation } from './helpers/foundation-instance.ts';
@@ -365,5 +366,16 @@ describe('cron support in the foundation', () => {
     expect(second.lines.filter((line) => line.startsWith('DELETE'))).toEqual([]);
     expect(fs.existsSync(path.join(root, 'src/lib/foundation-module/plugin-cron.ts'))).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).dependencies.croner).toBe('^11.0.1');
+  });
+
+  it('is missing where no vendored module calls ctx.cron.register, and a job registered there fails naming what to do', async () => {
+    const root = foundation();
+    expect((await vendor([ITEMS, '--into', root])).code).toBe(0);
+    expect(fs.existsSync(path.join(root, 'src/lib/foundation-module/plugin-cron.ts'))).toBe(false);
+    const { createPluginRouter } = (await import(pathToFileURL(path.join(root, 'src/lib/foundation-module/plugin-router.ts')).href)) as typeof import('../foundation-lib/plugin-router.ts');
+    const anything = () => undefined;
+    const bindings = { withTenantTx: anything, requirePermission: anything, identity: anything, isEnabled: () => true, isEnabledGlobally: () => true, resolveTenant: anything } as never;
+    const hidden = { default: { meta: { id: 'hidden', version: '1.0.0', api: '1.x' }, async register(ctx: { cron: Record<string, (spec: string, job: () => Promise<void>) => void> }) { const method = 'register'; ctx.cron[method]!('* * * * *', async () => {}); } } };
+    await expect(createPluginRouter(hidden as never, bindings)).rejects.toThrow(/Plugin "hidden" schedules a cron job, but this foundation has no cron support .*call it that way, vendor the module again, then npm install/);
   });
 });
