@@ -25,6 +25,9 @@ function findKitRoot(from: string): string {
   }
 }
 
+/** `require` resolving from the kit: its own dependencies, wherever npm put them. */
+const kitRequire = createRequire(path.join(KIT_ROOT, 'package.json'));
+
 /** The kit's package.json, read once. */
 export const KIT_PACKAGE = JSON.parse(fs.readFileSync(path.join(KIT_ROOT, 'package.json'), 'utf8')) as {
   name: string;
@@ -63,7 +66,7 @@ export function typescriptLoaderArgs(): string[] {
 }
 
 function tsxLoader(): string {
-  return pathToFileURL(createRequire(path.join(KIT_ROOT, 'package.json')).resolve('tsx/esm')).href;
+  return pathToFileURL(kitRequire.resolve('tsx/esm')).href;
 }
 
 /**
@@ -74,7 +77,7 @@ function tsxLoader(): string {
 export function canLoadTypeScript(): boolean {
   if (RUNNING_FROM_SOURCE) return true;
   try {
-    createRequire(path.join(KIT_ROOT, 'package.json')).resolve('vite');
+    kitRequire.resolve('vite');
     return true;
   } catch {
     return false;

@@ -54,39 +54,36 @@ const nodeBanner = {
     "const __filename = __fu(import.meta.url); const __dirname = __fu(new URL('.', import.meta.url));",
 };
 
-// The generators: self-contained, so that `npm create` runs before any dependency is resolved.
-await build({
-  entryPoints: { create: at('generators/main-create.ts'), generate: at('generators/generate.ts') },
+/** What the two Node builds share: ES modules for Node 20 in dist/, code shared by entries in chunks. */
+const nodeBuild = {
   outdir: at('dist'),
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
   splitting: true,
+  banner: nodeBanner,
+  legalComments: 'linked',
+  logLevel: 'warning',
+};
+
+// The generators: self-contained, so that `npm create` runs before any dependency is resolved.
+await build({
+  ...nodeBuild,
+  entryPoints: { create: at('generators/main-create.ts'), generate: at('generators/generate.ts') },
   chunkNames: 'chunks/generators-[hash]',
   minify: true,
-  legalComments: 'linked',
-  banner: nodeBanner,
   // inquirer's editor prompt (unused) would pull in iconv-lite: half of the bundle.
   alias: { '@inquirer/external-editor': at('scripts/stubs/external-editor.js') },
-  logLevel: 'warning',
 });
 
 await build({
+  ...nodeBuild,
   entryPoints: Object.fromEntries(KIT_ENTRIES.map((entry) => [entry, at(`${entry}.ts`)])),
-  outdir: at('dist'),
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   external: [...KIT_EXTERNALS, 'pg-native'],
-  banner: nodeBanner,
   // Readable stack traces in a module author's terminal matter more than the bytes.
   minifySyntax: true,
-  legalComments: 'linked',
-  logLevel: 'warning',
 });
 
 // PostgreSQL's parser (libpg-query, loaded by sandbox/migrations/sql-statements.ts) is WebAssembly

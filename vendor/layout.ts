@@ -108,12 +108,13 @@ export function moduleFiles(moduleDir: string, id: string, { client }: Pick<Plac
 }
 
 /**
- * Whether the module schedules jobs: a call of `cron.register(` in its server code (`ctx.cron.register`,
+ * Whether the module schedules jobs: a call of `cron.register(` in its server code as placed (`ctx.cron.register`,
  * or a `cron` taken from ctx). A module that hides the call otherwise gets, in the foundation, an
  * error at its first `register` naming what to do.
  */
-export function usesCron(moduleDir: string): boolean {
-  return ['plugin', 'shared'].some((dir) => walk(moduleDir, dir).some((relative) => /\.tsx?$/.test(relative) && /\bcron\s*\.\s*register\s*\(/.test(read(path.join(moduleDir, relative)))));
+export function usesCron(placed: PlacedFile[], id: string): boolean {
+  const server = [modulePath(id, 'plugin/'), modulePath(id, 'shared/')];
+  return placed.some(({ target, content }) => server.some((dir) => target.startsWith(dir)) && /\.tsx?$/.test(target) && /\bcron\s*\.\s*register\s*\(/.test(content));
 }
 
 /** Files under `dir` of the module, relative to the module; a symlink is refused (it could point anywhere). */

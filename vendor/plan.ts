@@ -74,8 +74,8 @@ export async function planVendoring({ moduleDir, into, kitVersion, client }: Pla
   // A server-only foundation (no React) gets no client code: its type check stays as it is.
   const withClient = client ?? dependsOnReact(foundationPackage);
   // Cron support (croner among the dependencies) once a module schedules jobs; kept for the modules vendored before.
-  const withCron = usesCron(source) || previousLib?.files[CRON_MARKER] !== undefined;
   const moduleWanted = [...moduleFiles(source, id, { client: withClient }), serverSafeConfig(id, catalog.moduleConfig)];
+  const withCron = usesCron(moduleWanted, id) || previousLib?.files[CRON_MARKER] !== undefined;
   const libWanted = libraryFiles({ client: withClient, cron: withCron });
   checkIdFree(root, id, previous, moduleWanted);
 
