@@ -213,9 +213,12 @@ describe.each(databaseServers())('no-transaction files on $name PostgreSQL', (se
     await snapshot.query('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1');
     const child = spawn(process.execPath, [cli, 'migrate', 'up', dir, '--concurrency', '4', '--database-url', db.database.url], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    // Until a build waits: then the runner dies, and so do its sessions (as with a lost server or network).
+    // Until a build waits on the snapshot (a virtualxid wait; a wait on the table's lock, held by
+    // autovacuum for instance, comes before the index exists): then the runner dies, and so do its
+    // sessions (as with a lost server or network).
     for (let waiting = false; !waiting;) {
-      waiting = (await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`))[0]!.n > 0;
+      const [building] = await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event = 'virtualxid'`);
+      waiting = building!.n > 0 && (await invalid()).length > 0;
       if (!waiting) await new Promise((resolve) => setTimeout(resolve, 10));
     }
     child.kill('SIGKILL');
