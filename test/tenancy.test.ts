@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inSchemaTransaction, assertSchemaName } from '../sandbox/data/tenancy.ts';
+import { inSchemaTransaction } from '../sandbox/data/tenancy.ts';
+import { assertSchemaName } from '../sandbox/data/sql-identifiers.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE } from './helpers/examples.ts';
 

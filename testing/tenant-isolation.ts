@@ -3,7 +3,7 @@
  * invisible from another, through the API and in the database itself.
  */
 import { expect } from 'vitest';
-import { assertSchemaName, quoteIdent } from '../sandbox/data/tenancy.ts';
+import { assertSchemaName, quoteIdent } from '../sandbox/data/sql-identifiers.ts';
 import { DEV_USERS } from '../sandbox/data/dev-seed.ts';
 import type { TestHost } from './test-host.ts';
 

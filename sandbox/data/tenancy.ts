@@ -8,22 +8,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { drizzle, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import { isUuid, schemaNameProblem, tenantCodeProblem, tenantKey, type TenantKey } from '../../rules/index.ts';
+import { isUuid, tenantCodeProblem, tenantKey, type TenantKey } from '../../rules/index.ts';
 import type { TenantDb, TenantInfo } from '../contract.ts';
 import { DomainError } from '../errors.ts';
 import { createBoundedCache, type CacheStats } from '../access/bounded-cache.ts';
 import { beginStatement } from './connection-mode.ts';
-
-/** `name` when it is a valid tenant schema name (see rules/tenant.ts), else a throw naming the rule. */
-export function assertSchemaName(name: string): string {
-  const problem = schemaNameProblem(name);
-  if (problem) throw new Error(`Invalid tenant schema name ${JSON.stringify(name)}: it ${problem}.`);
-  return name;
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+import { assertSchemaName, quoteIdent } from './sql-identifiers.ts';
 
 /** The open tenant transaction (or savepoint) of the current async call, if any (see `currentConnection`). */
 interface OpenTransaction {

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { defaultSchemaName, schemaNameProblem, tenantCodeProblem } from '../../rules/index.ts';
 import { beginStatement } from './connection-mode.ts';
 import { ensureSystemSchemaLocked } from './system-schema.ts';
-import { assertSchemaName, quoteIdent } from './tenancy.ts';
+import { assertSchemaName, quoteIdent } from './sql-identifiers.ts';
 
 export interface NewTenant {
   code: string;

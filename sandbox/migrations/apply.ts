@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import { isPooledConnection } from '../data/connection-mode.ts';
 import { inTransaction } from '../data/database.ts';
-import { quoteIdent } from '../data/tenancy.ts';
+import { quoteIdent } from '../data/sql-identifiers.ts';
 import { checkedSql } from './file-check.ts';
 import type { MigrationFile } from './files.ts';
 import { recordApplied, recordedChecksum, removeApplied, type LedgerKey } from './ledger.ts';

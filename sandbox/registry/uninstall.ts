@@ -14,7 +14,7 @@ import type pg from 'pg';
 import { pluginIdProblem, tenantCodeProblem } from '../../rules/index.ts';
 import { inTransaction } from '../data/database.ts';
 import { ensureSystemSchemaLocked } from '../data/system-schema.ts';
-import { assertSchemaName, quoteIdent } from '../data/tenancy.ts';
+import { assertSchemaName, quoteIdent } from '../data/sql-identifiers.ts';
 import { planDown, type ModuleMigrations } from '../migrations/plan.ts';
 import { runMigrations, type RunReport } from '../migrations/runner.ts';
 import { installedPlugins, type TenantRef } from './enablement.ts';
