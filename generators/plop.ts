@@ -12,7 +12,7 @@ import path from 'node:path';
 import nodePlop, { type ActionType, type NodePlopAPI } from 'node-plop';
 import { migrationFileName, parseMigrationFileName, type MigrationFileName } from '../rules/index.ts';
 import { listFiles } from './files.ts';
-import { moduleAllowScripts, moduleDependencies, moduleDevDependencies, TEMPLATE_DIR } from './kit.ts';
+import { moduleAllowScripts, moduleDependencies, moduleDevDependencies, moduleOptionalDependencies, TEMPLATE_DIR } from './kit.ts';
 import type { EntityNames, ModuleNames, Spellings } from './names.ts';
 import { addImport, addToBlock } from './source-edits.ts';
 
@@ -140,10 +140,15 @@ function moduleActions(answers: ModuleAnswers, stagingDir: string): ActionType[]
 /** package.json is data: the kit's own lists go in as JSON, never through a template. */
 function withDependencies(text: string, kitSpec: string | undefined): string {
   const pkg = JSON.parse(text) as Record<string, unknown>;
-  pkg.dependencies = moduleDependencies();
-  pkg.devDependencies = moduleDevDependencies(kitSpec);
-  pkg.allowScripts = moduleAllowScripts();
-  return `${JSON.stringify(pkg, null, 2)}\n`;
+  const lists: Record<string, unknown> = {
+    dependencies: moduleDependencies(),
+    devDependencies: moduleDevDependencies(kitSpec),
+    optionalDependencies: moduleOptionalDependencies(),
+    allowScripts: moduleAllowScripts(),
+  };
+  // Placed last, in this order, whatever the template holds.
+  for (const key of Object.keys(lists)) delete pkg[key];
+  return `${JSON.stringify({ ...pkg, ...lists }, null, 2)}\n`;
 }
 
 function entityActions({ entity }: EntityAnswers, stagingDir: string): ActionType[] {

