@@ -11,8 +11,8 @@
 import fs from 'node:fs';
 import pg from 'pg';
 import { ensureSystemSchemaLocked } from '../sandbox/data/system-schema.ts';
-import { readModuleMigrations } from '../sandbox/migrations/plan.ts';
-import { DEFAULT_CONCURRENCY, runMigrations } from '../sandbox/migrations/runner.ts';
+import { readModuleMigrations } from '../operations/migrations/plan.ts';
+import { DEFAULT_CONCURRENCY, runMigrations } from '../operations/migrations/runner.ts';
 import { createThrowawayDatabase } from '../testing/databases.ts';
 import { benchModule } from './bench-module.ts';
 import { psqlAvailable, timePsqlScript } from './psql-floor.ts';

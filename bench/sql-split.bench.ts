@@ -9,8 +9,8 @@
  *
  * Target (issue 25): linear in size; a 5 MB file with 10,000 dollar-quoted bodies split in < 1 s.
  */
-import { checksumOf } from '../sandbox/migrations/files.ts';
-import { loadSqlParser, parseSql } from '../sandbox/migrations/sql-statements.ts';
+import { checksumOf } from '../operations/migrations/files.ts';
+import { loadSqlParser, parseSql } from '../operations/migrations/sql-statements.ts';
 
 function functionsFile(functions: number, padding: number): string {
   const parts: string[] = [];

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readModuleMigrations, type ModuleMigrations } from '../sandbox/migrations/plan.ts';
+import { readModuleMigrations, type ModuleMigrations } from '../operations/migrations/plan.ts';
 import { CliError, UsageError } from './errors.ts';
 
 const isModule = (dir: string) => fs.existsSync(path.join(dir, 'plugin', 'index.ts'));

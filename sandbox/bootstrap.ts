@@ -11,15 +11,15 @@ import { ensureSystemSchema, SYSTEM_SCHEMA_LOCK_KEY } from './data/system-schema
 import type { Tenancy } from './data/tenancy.ts';
 import { SandboxStartError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { readMigrations } from './migrations/files.ts';
-import type { ModuleMigrations } from './migrations/plan.ts';
-import { runMigrations } from './migrations/runner.ts';
+import { readMigrations } from '../operations/migrations/files.ts';
+import type { ModuleMigrations } from '../operations/migrations/plan.ts';
+import { runMigrations } from '../operations/migrations/runner.ts';
 import { recordHostPermissions } from './observability/host-permissions.ts';
 import type { LoadedPlugin } from './plugins/loader.ts';
-import { recordTenantPlugins } from './registry/enablement.ts';
-import { keptPermissionMessage } from './registry/permission-catalog.ts';
-import { PluginDowngradeError } from './registry/plugin-versions.ts';
-import { recordPlugins } from './registry/plugins.ts';
+import { recordTenantPlugins } from '../operations/registry/enablement.ts';
+import { keptPermissionMessage } from '../operations/registry/permission-catalog.ts';
+import { PluginDowngradeError } from '../operations/registry/plugin-versions.ts';
+import { recordPlugins } from '../operations/registry/plugins.ts';
 
 /** Advisory lock key held while bootstrapping (the system tables' own: see system-schema.ts). */
 export const BOOTSTRAP_LOCK_KEY = SYSTEM_SCHEMA_LOCK_KEY;

@@ -12,12 +12,12 @@ import { DEV_USERS, grantDevRoles } from './data/dev-seed.ts';
 import type { Tenancy } from './data/tenancy.ts';
 import type { AccessCaches } from './access/access-caches.ts';
 import type { Logger } from './logger.ts';
-import { readMigrations } from './migrations/files.ts';
-import type { ModuleMigrations } from './migrations/plan.ts';
-import { runMigrations } from './migrations/runner.ts';
+import { readMigrations } from '../operations/migrations/files.ts';
+import type { ModuleMigrations } from '../operations/migrations/plan.ts';
+import { runMigrations } from '../operations/migrations/runner.ts';
 import type { LoadedPlugin } from './plugins/loader.ts';
-import { recordTenantPlugins } from './registry/enablement.ts';
-import type { EnablementCache } from './registry/enablement-cache.ts';
+import { recordTenantPlugins } from '../operations/registry/enablement.ts';
+import type { EnablementCache } from '../operations/registry/enablement-cache.ts';
 
 /** How long a tenant whose migration waited too long for a lock waits before it is tried again. */
 const LOCKED_RETRY_MS = 1_000;

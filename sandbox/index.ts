@@ -21,7 +21,7 @@ import { createPluginContext } from './plugins/context.ts';
 import { loadPlugins, PluginLoadError, type LoadedPlugin } from './plugins/loader.ts';
 import { createRbac, type Rbac } from './access/rbac.ts';
 import { createAccessCaches } from './access/access-caches.ts';
-import { createEnablementCache, type EnablementCache } from './registry/enablement-cache.ts';
+import { createEnablementCache, type EnablementCache } from '../operations/registry/enablement-cache.ts';
 import { createTenancy, type Tenancy } from './data/tenancy.ts';
 import { cacheStatsProviders, createMetrics, type Metrics } from './observability/metrics.ts';
 import { createPluginStats, type PluginStats } from './observability/plugin-stats.ts';

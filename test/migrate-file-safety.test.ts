@@ -11,7 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrateCommand } from '../cli/commands/migrate.ts';
-import { runMigrations, type RunnerOptions } from '../sandbox/migrations/runner.ts';
+import { runMigrations, type RunnerOptions } from '../operations/migrations/runner.ts';
 import { databaseServers } from '../testing/databases.ts';
 import { REPO_ROOT } from './helpers/examples.ts';
 import { fixtureModule, migrationDb, modulesOf, writeMigrations, type MigrationDb } from './helpers/migration-fixtures.ts';

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadSqlParser, parseSql } from '../sandbox/migrations/sql-statements.ts';
-import { runMigrations, type RunnerOptions } from '../sandbox/migrations/runner.ts';
+import { loadSqlParser, parseSql } from '../operations/migrations/sql-statements.ts';
+import { runMigrations, type RunnerOptions } from '../operations/migrations/runner.ts';
 import { createThrowawayDatabase, databaseServers } from '../testing/databases.ts';
 import { addTenants, catalogSnapshot, countingPool, fixtureModule, migrationDb, modulesOf, writeMigrations, type MigrationDb } from './helpers/migration-fixtures.ts';
 

@@ -1,8 +1,8 @@
 /** Reading a module's migration files (sandbox/migrations/files.ts): the rule, numbering, checksums, splitting. */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checksumOf, MigrationFileError, readMigrations } from '../sandbox/migrations/files.ts';
-import { loadSqlParser, parseSql } from '../sandbox/migrations/sql-statements.ts';
+import { checksumOf, MigrationFileError, readMigrations } from '../operations/migrations/files.ts';
+import { loadSqlParser, parseSql } from '../operations/migrations/sql-statements.ts';
 import { fixtureModule } from './helpers/migration-fixtures.ts';
 
 const dirs: string[] = [];

@@ -6,7 +6,7 @@
  * another key is refused until then, naming the key.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configValueProblems, MAX_CONFIG_DEPTH } from '../sandbox/registry/config-admin.ts';
+import { configValueProblems, MAX_CONFIG_DEPTH } from '../operations/registry/config-admin.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { capabilityModule, capturedLogger, PREFS_SCHEMAS, removeCapabilityModules, type CapturedLogger } from './helpers/capability-modules.ts';
 import { runPlugins } from './helpers/plugins-fixtures.ts';

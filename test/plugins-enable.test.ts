@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { pluginEnablement } from '../sandbox/registry/enablement.ts';
+import { pluginEnablement } from '../operations/registry/enablement.ts';
 import { createThrowawayDatabase, databaseServers } from '../testing/databases.ts';
 import { REPO_ROOT } from './helpers/examples.ts';
 import { addTenants, catalogSnapshot, migrationDb, writeMigrations, type MigrationDb } from './helpers/migration-fixtures.ts';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrateCommand } from '../cli/commands/migrate.ts';
 import type { LoadedPlugin } from '../sandbox/plugins/loader.ts';
-import { pluginEnablement, recordTenantPlugins } from '../sandbox/registry/enablement.ts';
+import { pluginEnablement, recordTenantPlugins } from '../operations/registry/enablement.ts';
 import { databaseServers } from '../testing/databases.ts';
 import { catalogSnapshot, migrationDb, type MigrationDb } from './helpers/migration-fixtures.ts';
 import { KAPPA_FILES, listenForChanges, moduleWithMeta, registryProblems, registryReader, runPlugins } from './helpers/plugins-fixtures.ts';

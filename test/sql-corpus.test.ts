@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkMigrationSql } from '../sandbox/migrations/file-check.ts';
-import { loadSqlParser, parseSql, skipSpaceAndComments } from '../sandbox/migrations/sql-statements.ts';
+import { checkMigrationSql } from '../operations/migrations/file-check.ts';
+import { loadSqlParser, parseSql, skipSpaceAndComments } from '../operations/migrations/sql-statements.ts';
 import { createThrowawayDatabase, databaseServers, type ThrowawayDatabase } from '../testing/databases.ts';
 import { REPO_ROOT } from './helpers/examples.ts';
 

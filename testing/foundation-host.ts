@@ -16,9 +16,9 @@ import type { FoundationTestBindings, TestCaller } from '../foundation-lib/test-
 import { readTenantDirectory, tenantRowsSql } from '../foundation-lib/tenant-directory.ts';
 import { DEV_TENANTS, DEV_USERS } from '../sandbox/data/dev-seed.ts';
 import { refreshTenantMirror } from '../sandbox/data/tenant-mirror.ts';
-import { readModuleMigrations } from '../sandbox/migrations/plan.ts';
+import { readModuleMigrations } from '../operations/migrations/plan.ts';
 import { readStaticMeta } from '../sandbox/plugins/static-meta.ts';
-import { enablePlugin } from '../sandbox/registry/enablement.ts';
+import { enablePlugin } from '../operations/registry/enablement.ts';
 import { LIB_DIR, modulePath } from '../vendor/layout.ts';
 import { createThrowawayDatabase } from './databases.ts';
 import { asCaller, type TestHost } from './test-host.ts';

@@ -6,10 +6,10 @@
 import mri from 'mri';
 import { pluginIdProblem, tenantCodeProblem, UUID } from '../../rules/index.ts';
 import { TenantMirrorError } from '../../sandbox/data/tenant-mirror.ts';
-import { describeProblem, moduleFileProblems } from '../../sandbox/migrations/file-check.ts';
-import { loadSqlParser } from '../../sandbox/migrations/sql-statements.ts';
-import { planUp, PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
-import { DEFAULT_CONCURRENCY, runMigrations } from '../../sandbox/migrations/runner.ts';
+import { describeProblem, moduleFileProblems } from '../../operations/migrations/file-check.ts';
+import { loadSqlParser } from '../../operations/migrations/sql-statements.ts';
+import { planUp, PlanError, type ModuleMigrations } from '../../operations/migrations/plan.ts';
+import { DEFAULT_CONCURRENCY, runMigrations } from '../../operations/migrations/runner.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { stopOnCtrlC } from '../interrupt.ts';
 import { createOutput, planLines } from '../migrate/output.ts';

@@ -14,9 +14,9 @@ import { compileConfigSchema, jsonPath, SCHEMA_FIELD, type ConfigLevel, type Con
 import { readStaticMeta } from '../../sandbox/plugins/static-meta.ts';
 import {
   configValueProblems, ConfigWriteError, describeTarget, MAX_CONFIG_BYTES, readPluginConfig, setPluginConfig, type ConfigTarget,
-} from '../../sandbox/registry/config-admin.ts';
-import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from '../../sandbox/registry/config-depth.ts';
-import { findTenants } from '../../sandbox/registry/enablement.ts';
+} from '../../operations/registry/config-admin.ts';
+import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from '../../operations/registry/config-depth.ts';
+import { findTenants } from '../../operations/registry/enablement.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { missingSystemTables, noSystemTables, openOperatorDatabase } from '../operator-database.ts';
 import { table } from '../migrate/output.ts';

@@ -11,9 +11,9 @@ import type { Database } from '../../sandbox/data/database.ts';
 import {
   createTenants, DEFAULT_TENANT_BATCH, domainProblem, dropTenant, listTenants, tenantNameProblem, type TenantCreation,
 } from '../../sandbox/data/tenants.ts';
-import { PlanError, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
-import { DEFAULT_CONCURRENCY, runMigrations, type RunEvent, type RunReport } from '../../sandbox/migrations/runner.ts';
-import { installedPlugins } from '../../sandbox/registry/enablement.ts';
+import { PlanError, type ModuleMigrations } from '../../operations/migrations/plan.ts';
+import { DEFAULT_CONCURRENCY, runMigrations, type RunEvent, type RunReport } from '../../operations/migrations/runner.ts';
+import { installedPlugins } from '../../operations/registry/enablement.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { foundationAt, missingSystemTables, openOperatorDatabase } from '../operator-database.ts';
 import { flagValues, singleFlagValue } from '../flag-values.ts';

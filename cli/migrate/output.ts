@@ -4,9 +4,9 @@
  * table, the failures, and how to resume.
  */
 import { SingleBar } from 'cli-progress';
-import type { MigrationPlan, TargetWork } from '../../sandbox/migrations/plan.ts';
-import { describeTarget } from '../../sandbox/migrations/plan.ts';
-import type { RunEvent, RunReport, TargetResult } from '../../sandbox/migrations/runner.ts';
+import type { MigrationPlan, TargetWork } from '../../operations/migrations/plan.ts';
+import { describeTarget } from '../../operations/migrations/plan.ts';
+import type { RunEvent, RunReport, TargetResult } from '../../operations/migrations/runner.ts';
 
 export interface OutputOptions {
   json: boolean;

@@ -103,7 +103,7 @@ ALTER TABLE public.sys_plugin_migrations ADD COLUMN IF NOT EXISTS checksum_algor
 ALTER TABLE public.sys_plugin_migrations ADD COLUMN IF NOT EXISTS run_id uuid;
 ALTER TABLE public.sys_plugin_migrations ADD COLUMN IF NOT EXISTS execution_ms integer;
 
--- The migration runner's journal (sandbox/migrations/journal.ts): one row per run, one per
+-- The migration runner's journal (operations/migrations/journal.ts): one row per run, one per
 -- (run, plugin, schema) it worked on, and the (plugin, schema) pairs that keep failing.
 CREATE TABLE IF NOT EXISTS public.sys_migration_runs (
   run_id      uuid PRIMARY KEY,

@@ -16,7 +16,7 @@ import { metricsEndpoint, type Metrics } from '../observability/metrics.ts';
 import { createPluginStats, type PluginStats } from '../observability/plugin-stats.ts';
 import { requestLog } from '../observability/request-log.ts';
 import { requestScope } from '../plugins/scope.ts';
-import type { EnablementCache } from '../registry/enablement-cache.ts';
+import type { EnablementCache } from '../../operations/registry/enablement-cache.ts';
 import { chain } from './chain.ts';
 import { corsPolicy } from './cors.ts';
 import { devRouter } from './dev-routes.ts';

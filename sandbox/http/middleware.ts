@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpError } from '../errors.ts';
-import type { EnablementCache } from '../registry/enablement-cache.ts';
+import type { EnablementCache } from '../../operations/registry/enablement-cache.ts';
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { HOST_PERMISSION_NAMESPACE, HOST_PERMISSIONS } from '../../rules/index.ts';
-import { syncPermissions, type KeptPermission } from '../registry/permission-catalog.ts';
+import { syncPermissions, type KeptPermission } from '../../operations/registry/permission-catalog.ts';
 
 /**
  * A host permission a later kit no longer defines goes as a plugin's does: unless a tenant's role grants it.

@@ -10,12 +10,12 @@ import type { CronScheduler } from '../../foundation-lib/cron-scheduler.ts';
 import { HttpError } from '../errors.ts';
 import type { EventBus } from './events.ts';
 import type { Logger } from '../logger.ts';
-import { pluginConfig } from '../registry/config.ts';
+import { pluginConfig } from '../../operations/registry/config.ts';
 import type { LoadedPlugin } from './loader.ts';
 import { createPluginLogger } from './log.ts';
 import type { Rbac } from '../access/rbac.ts';
 import type { Tenancy } from '../data/tenancy.ts';
-import type { EnablementCache } from '../registry/enablement-cache.ts';
+import type { EnablementCache } from '../../operations/registry/enablement-cache.ts';
 
 export interface HostServices {
   pool: pg.Pool;

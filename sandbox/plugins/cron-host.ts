@@ -8,8 +8,8 @@ import type pg from 'pg';
 import type { CronHost } from '../../foundation-lib/cron-scheduler.ts';
 import { migrationReadiness, type PluginMigrationNames } from '../../foundation-lib/migration-readiness.ts';
 import type { Tenancy } from '../data/tenancy.ts';
-import { readMigrations } from '../migrations/files.ts';
-import type { EnablementCache } from '../registry/enablement-cache.ts';
+import { readMigrations } from '../../operations/migrations/files.ts';
+import type { EnablementCache } from '../../operations/registry/enablement-cache.ts';
 import type { LoadedPlugin } from './loader.ts';
 import { inScope } from './scope.ts';
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { ensureSystemSchemaLocked } from '../../sandbox/data/system-schema.ts';
-import { readModuleMigrations, type ModuleMigrations } from '../../sandbox/migrations/plan.ts';
+import { readModuleMigrations, type ModuleMigrations } from '../../operations/migrations/plan.ts';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../../testing/databases.ts';
 import { TEST_MODULES } from './examples.ts';
 

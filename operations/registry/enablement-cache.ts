@@ -6,7 +6,7 @@
  * operator of this process (`FOUNDATION_DISABLED_PLUGINS`) are off whatever the database says.
  */
 import type pg from 'pg';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../sandbox/logger.ts';
 import type { Enablement } from './enablement.ts';
 
 /** After a failed read, the next try: a notification is not re-sent, so the cache must not wait for the next one. */

@@ -4,7 +4,7 @@
  * read, and copying or checking it recursively would overflow the stack of every reader, so a key
  * holding one is left out, as if not set, and named for the warning.
  */
-import { isPlainObject } from '../plugins/config-schema.ts';
+import { isPlainObject } from '../../sandbox/plugins/config-schema.ts';
 
 /** Deeper than this is no configuration a person writes, and costs every reader a deep walk. */
 export const MAX_CONFIG_DEPTH = 32;

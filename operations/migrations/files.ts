@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MIGRATION_FILE_RULE, parseMigrationFileName } from '../../rules/index.ts';
-import { SandboxStartError } from '../errors.ts';
+import { SandboxStartError } from '../../sandbox/errors.ts';
 
 export type MigrationScope = 'public' | 'tenant';
 export const MIGRATION_SCOPES: readonly MigrationScope[] = ['public', 'tenant'];

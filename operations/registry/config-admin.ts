@@ -10,7 +10,7 @@
  */
 import type pg from 'pg';
 import { configKeyProblem } from '../../rules/index.ts';
-import { isPlainObject, jsonPath, SCHEMA_FIELD, type ConfigLevel, type ConfigProblem, type ConfigSchema } from '../plugins/config-schema.ts';
+import { isPlainObject, jsonPath, SCHEMA_FIELD, type ConfigLevel, type ConfigProblem, type ConfigSchema } from '../../sandbox/plugins/config-schema.ts';
 import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from './config-depth.ts';
 
 /** Larger configuration belongs in the module's own tables: every read of a key reads the whole object. */

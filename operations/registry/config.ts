@@ -7,10 +7,10 @@
  * is seen by the next read, with no notice to wait for.
  */
 import type pg from 'pg';
-import type { ConfigCapability } from '../contract.ts';
-import { currentConnection, type Tenancy } from '../data/tenancy.ts';
-import type { Logger } from '../logger.ts';
-import { isPlainObject, jsonPath, type ConfigLevel, type ConfigSchema } from '../plugins/config-schema.ts';
+import type { ConfigCapability } from '../../sandbox/contract.ts';
+import { currentConnection, type Tenancy } from '../../sandbox/data/tenancy.ts';
+import type { Logger } from '../../sandbox/logger.ts';
+import { isPlainObject, jsonPath, type ConfigLevel, type ConfigSchema } from '../../sandbox/plugins/config-schema.ts';
 import { describeTarget } from './config-admin.ts';
 import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from './config-depth.ts';
 import { configKeyProblem } from '../../rules/index.ts';

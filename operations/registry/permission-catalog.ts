@@ -6,7 +6,7 @@
  * gave. A kept permission is reported, with the statement that removes it, until someone does.
  */
 import type pg from 'pg';
-import { DEV_ADMIN_ROLE } from '../data/dev-seed.ts';
+import { DEV_ADMIN_ROLE } from '../../sandbox/data/dev-seed.ts';
 
 /** A permission its owner no longer declares, kept because tenants' roles grant it. */
 export interface KeptPermission {

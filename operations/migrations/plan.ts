@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { KIT_TENANT_TABLE, tenantRowsSql, type TenantDirectory } from '../../foundation-lib/tenant-directory.ts';
-import { readStaticMeta } from '../plugins/static-meta.ts';
+import { readStaticMeta } from '../../sandbox/plugins/static-meta.ts';
 import { checkedSql, hasDown } from './file-check.ts';
 import { MIGRATION_SCOPES, readMigrations, type MigrationFile, type MigrationScope } from './files.ts';
 import { readLedgerDiff, type ExpectedFile, type UnknownApplied } from './ledger.ts';

@@ -6,12 +6,12 @@
  */
 import type pg from 'pg';
 import { tenantCodeProblem } from '../../rules/index.ts';
-import { inTransaction } from '../data/database.ts';
-import { ensureSystemSchemaLocked } from '../data/system-schema.ts';
+import { inTransaction } from '../../sandbox/data/database.ts';
+import { ensureSystemSchemaLocked } from '../../sandbox/data/system-schema.ts';
 import { planUp, type ModuleMigrations } from '../migrations/plan.ts';
 import { runMigrations, type RunReport } from '../migrations/runner.ts';
-import type { LoadedPlugin } from '../plugins/loader.ts';
-import type { ModuleCatalog } from '../plugins/catalog.ts';
+import type { LoadedPlugin } from '../../sandbox/plugins/loader.ts';
+import type { ModuleCatalog } from '../../sandbox/plugins/catalog.ts';
 import type { KeptPermission } from './permission-catalog.ts';
 import { PluginDowngradeError, refuseDowngrade } from './plugin-versions.ts';
 import { recordCatalog, type RegistryOptions } from './plugins.ts';

@@ -8,8 +8,8 @@
  * `foundation-module migrate` command all run this same code.
  */
 import type pg from 'pg';
-import { ensureSystemSchemaLocked } from '../data/system-schema.ts';
-import { refreshTenantMirror } from '../data/tenant-mirror.ts';
+import { ensureSystemSchemaLocked } from '../../sandbox/data/system-schema.ts';
+import { refreshTenantMirror } from '../../sandbox/data/tenant-mirror.ts';
 import { newerInstalledVersion } from '../registry/plugin-versions.ts';
 import { applyTarget, undoTarget, type TargetOutcome } from './apply.ts';
 import { openJournal, readRunArgs, type RunArgs } from './journal.ts';

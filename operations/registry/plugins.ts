@@ -4,8 +4,8 @@
  * with nothing new changes no row; never writes a module older than what is recorded.
  */
 import type pg from 'pg';
-import type { ModuleCatalog } from '../plugins/catalog.ts';
-import type { LoadedPlugin } from '../plugins/loader.ts';
+import type { ModuleCatalog } from '../../sandbox/plugins/catalog.ts';
+import type { LoadedPlugin } from '../../sandbox/plugins/loader.ts';
 import { syncPermissions, type KeptPermission } from './permission-catalog.ts';
 import { refuseDowngrade } from './plugin-versions.ts';
 

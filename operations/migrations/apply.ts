@@ -9,9 +9,9 @@
  * search_path is set with `set_config(…, true)`, which is `SET LOCAL`: it ends with the transaction.
  */
 import type pg from 'pg';
-import { isPooledConnection } from '../data/connection-mode.ts';
-import { inTransaction } from '../data/database.ts';
-import { quoteIdent } from '../data/sql-identifiers.ts';
+import { isPooledConnection } from '../../sandbox/data/connection-mode.ts';
+import { inTransaction } from '../../sandbox/data/database.ts';
+import { quoteIdent } from '../../sandbox/data/sql-identifiers.ts';
 import { checkedSql } from './file-check.ts';
 import type { MigrationFile } from './files.ts';
 import { recordApplied, recordedChecksum, removeApplied, type LedgerKey } from './ledger.ts';
