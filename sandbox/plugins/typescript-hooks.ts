@@ -65,7 +65,10 @@ export const load: LoadHook = async (url, context, nextLoad) => {
       sourceMapOptions: { compiledFilename: file },
     });
   } catch (error) {
-    throw new SyntaxError(`${file}: ${(error as Error).message}`);
+    // "Error transforming <file>: Unexpected token (2:14)" becomes "<file>:2:14: Unexpected token", as editors link it.
+    const { message, loc } = error as Error & { loc?: { line: number; column: number } };
+    const what = message.replace(`Error transforming ${file}: `, '').replace(/ \(\d+:\d+\)$/, '');
+    throw new SyntaxError(loc ? `${file}:${loc.line}:${loc.column}: ${what}` : `${file}: ${what}`);
   }
   if (stubMissingPackages) recordImports(url, result.code);
   // Inline, so that stack traces (with --enable-source-maps) point into the author's file.
