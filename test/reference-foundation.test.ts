@@ -14,8 +14,8 @@ const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0
 
 const NOTES_MODULE = `import { Router } from 'express';
 import { sql } from 'drizzle-orm';
-import { withTenantTx } from '../../../lib/db/tenant-db.ts';
-import { requirePermission } from '../../../lib/security/rbac.ts';
+import { withTenantTx } from '../../../../lib/db/tenant-db.ts';
+import { requirePermission } from '../../../../lib/security/rbac.ts';
 
 export const permissions = ['notes.notes.read'];
 
