@@ -8,7 +8,7 @@ import { runProgram } from './run.ts';
 
 const KIT_VERSION = KIT_PACKAGE.version;
 
-export const HELP = `foundation-module <command> [options]
+export const HELP = `foundation-module [--actor <name>] <command> [options]
 
 Commands:
   dev [module dirs…]   Run the sandbox API and the Vite shell together, on the embedded
@@ -35,6 +35,8 @@ Commands:
                        (foundation-module vendor --help)
 
 Options:
+  --actor <name>       Who acts, for the audit log (before the command; default
+                       FOUNDATION_ACTOR, else the operating system's user)
   -h, --help           Show this help
 `;
 

@@ -20,6 +20,7 @@ import { recordTenantPlugins } from '../operations/registry/enablement.ts';
 import { keptPermissionMessage } from '../operations/registry/permission-catalog.ts';
 import { PluginDowngradeError } from '../operations/registry/plugin-versions.ts';
 import { recordPlugins } from '../operations/registry/plugins.ts';
+import { actAs, currentActor } from './data/transaction-actor.ts';
 
 /** Advisory lock key held while bootstrapping (the system tables' own: see system-schema.ts). */
 export const BOOTSTRAP_LOCK_KEY = SYSTEM_SCHEMA_LOCK_KEY;
@@ -42,7 +43,12 @@ export interface BootstrapReport {
   skipped: { tenant: string; schema: string; reason: string }[];
 }
 
-export async function bootstrap({ pool, tenancy, plugins, logger, seedDevData: seed = true, devRolesInEveryTenant = true }: BootstrapOptions): Promise<BootstrapReport> {
+/** What every start does; the changes it makes are logged as the sandbox's (operations/audit). */
+export function bootstrap(options: BootstrapOptions): Promise<BootstrapReport> {
+  return currentActor() ? bootstrapAsIs(options) : actAs({ actor: 'sandbox', source: 'sandbox' }, () => bootstrapAsIs(options));
+}
+
+async function bootstrapAsIs({ pool, tenancy, plugins, logger, seedDevData: seed = true, devRolesInEveryTenant = true }: BootstrapOptions): Promise<BootstrapReport> {
   const lock = await pool.connect();
   // Behind a transaction pooler a session-level lock would stay on whichever server connection took
   // it, held by a session nobody owns, and the next start would wait for it. There the lock is the

@@ -18,6 +18,7 @@ import { runMigrations } from '../operations/migrations/runner.ts';
 import type { LoadedPlugin } from './plugins/loader.ts';
 import { recordTenantPlugins } from '../operations/registry/enablement.ts';
 import type { EnablementCache } from '../operations/registry/enablement-cache.ts';
+import { actAs } from './data/transaction-actor.ts';
 
 /** How long a tenant whose migration waited too long for a lock waits before it is tried again. */
 const LOCKED_RETRY_MS = 1_000;
@@ -111,8 +112,12 @@ export function createChangeHandler({ pool, tenancy, enablement, access, plugins
     return rows.map((r) => r.id).filter((id) => !known.has(id));
   }
 
-  /** The sandbox's policy for a tenant it has not seen: its plugins' migrations, then enabled for each. */
-  async function takeOn(tenantIds: string[]): Promise<void> {
+  /** The sandbox's policy for a tenant it has not seen: its plugins' migrations, then enabled for each; logged as the sandbox's changes. */
+  function takeOn(tenantIds: string[]): Promise<void> {
+    return actAs({ actor: 'sandbox', source: 'sandbox' }, () => takeOnAsSandbox(tenantIds));
+  }
+
+  async function takeOnAsSandbox(tenantIds: string[]): Promise<void> {
     const { rows: tenants } = await pool.query<{ id: string; code: string }>(
       'SELECT id::text AS id, code FROM public.sys_tenant WHERE id = ANY($1::uuid[]) ORDER BY code', [tenantIds]);
     // First, and whatever the migrations do: the dev identities work in every tenant the shell lists.

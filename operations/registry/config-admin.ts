@@ -10,6 +10,7 @@
  */
 import type pg from 'pg';
 import { configKeyProblem } from '../../rules/index.ts';
+import { beginStatement } from '../../sandbox/data/connection-mode.ts';
 import { isPlainObject, jsonPath, SCHEMA_FIELD, type ConfigLevel, type ConfigProblem, type ConfigSchema } from '../../sandbox/plugins/config-schema.ts';
 import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from './config-depth.ts';
 
@@ -120,7 +121,7 @@ export async function setPluginConfig({ pool, key, value, schema, ...target }: C
 
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(beginStatement(client));
     const { rows } = target.tenant
       ? await client.query<{ config: unknown }>('SELECT config FROM public.sys_tenant_plugins WHERE plugin_id = $1 AND tenant_id = $2 FOR UPDATE', [target.pluginId, target.tenant.id])
       : await client.query<{ config: unknown }>('SELECT config FROM public.sys_plugins WHERE plugin_id = $1 FOR UPDATE', [target.pluginId]);

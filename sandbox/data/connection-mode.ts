@@ -20,6 +20,7 @@
  */
 import type pg from 'pg';
 import { SandboxStartError } from '../errors.ts';
+import { actorStatements } from './transaction-actor.ts';
 
 export type ConnectionMode = 'direct' | 'pooled';
 
@@ -75,7 +76,8 @@ export function setTimeoutsPerTransaction(pool: pg.Pool, timeouts: SessionTimeou
 /**
  * The statement that opens a transaction on `client`: on a pooled connection BEGIN and the SET
  * LOCALs, in one round trip; on a direct one BEGIN alone (its session has the timeouts already).
+ * Either way followed by who the transaction acts for, when someone does (transaction-actor.ts).
  */
 export function beginStatement(client: pg.ClientBase): string {
-  return transactionSettings.get(client) ?? 'BEGIN';
+  return (transactionSettings.get(client) ?? 'BEGIN') + actorStatements(client);
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { AUDIT_DDL } from '../../operations/audit/audit-schema.ts';
 import { CHANGE_TRIGGERS } from './changes.ts';
 import { inTransaction } from './database.ts';
 
@@ -12,6 +13,7 @@ export const SYSTEM_TABLES = [
   'sys_tenant', 'sys_user', 'sys_role', 'sys_permission', 'sys_role_permission', 'sys_user_role',
   'sys_plugins', 'sys_tenant_plugins', 'sys_plugin_migrations', 'sys_plugin_role_templates',
   'sys_migration_runs', 'sys_migration_run_targets', 'sys_migration_quarantine', 'sys_tenant_plugin_uninstalls',
+  'sys_audit_log',
 ] as const;
 
 const DDL = /* sql */ `
@@ -163,7 +165,8 @@ CREATE TABLE IF NOT EXISTS public.sys_tenant_plugin_uninstalls (
   uninstalled_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, plugin_id)
 );
-${CHANGE_TRIGGERS}`;
+${CHANGE_TRIGGERS}
+${AUDIT_DDL}`;
 
 /**
  * Rules added after the first release, as named constraints so that a database made by an older
