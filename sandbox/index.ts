@@ -10,6 +10,8 @@ import { sandboxCronHost } from './plugins/cron-host.ts';
 import { openDatabase, type Database, type DatabaseOptions } from './data/database.ts';
 import { createEventBus } from './plugins/events.ts';
 import { createHttpApp } from './http/app.ts';
+import { adminRouter } from '../admin/router.ts';
+import { readModuleMigrations } from '../operations/migrations/plan.ts';
 import { readinessRoute } from './http/readiness.ts';
 import { createChangeHandler } from './change-handler.ts';
 import { startChangeListener } from './data/change-listener.ts';
@@ -188,7 +190,14 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     const metrics = metricsOn ? await createMetrics({ pool, caches, logger, pluginIds: mounted.map((p) => p.id) }) : undefined;
     const pluginStats = createPluginStats(mounted.map((p) => p.id));
     // Minting tokens and listing identities only makes sense where dev identities are accepted.
-    const app = createHttpApp({ plugins: mounted, identity, tenancy, rbac, enablement, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders, metrics, stats: pluginStats, readiness: readinessRoute(pool) });
+    const admin = adminRouter({
+      pool, modules: plugins.map((p) => readModuleMigrations(p.dir)), stats: pluginStats,
+      access: {
+        authenticate: identity.middleware, can: (who, permission) => rbac.can(who, permission),
+        actorName: async (who) => (await identity.findUserById(who.userId))?.email ?? who.userId,
+      },
+    });
+    const app = createHttpApp({ plugins: mounted, identity, tenancy, rbac, enablement, logger, corsOrigins: cors ? corsOrigins : false, bodyLimit, devRoutes: devIdentityHeaders, metrics, stats: pluginStats, readiness: readinessRoute(pool), admin });
     return {
       app, database, tenancy, rbac, identity, enablement, plugins, bootstrapReport, devIdentity: devIdentityHeaders, metrics, pluginStats,
       rebootstrap: runBootstrap, refresh,

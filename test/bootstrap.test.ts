@@ -36,7 +36,7 @@ describe.each(databaseServers())('bootstrap on $name PostgreSQL', (server) => {
     expect(checksum[0]).toMatch(/^[0-9a-f]{64}$/);
     // The loaded plugins' permissions, and the host's own (admin.*: the admin API's).
     expect(await t.sql(`SELECT permission FROM sys_permission ORDER BY 1`)).toEqual(
-      ['admin.plugins.read', 'items.items.create', 'items.items.delete', 'items.items.read', 'items.items.update'].map((permission) => ({ permission })));
+      ['admin.audit.read', 'admin.config.write', 'admin.migrations.run', 'admin.plugins.kill', 'admin.plugins.read', 'admin.plugins.toggle', 'admin.roles.apply', 'items.items.create', 'items.items.delete', 'items.items.read', 'items.items.update'].map((permission) => ({ permission })));
   });
 
   it('changes nothing when it runs again, in the same process or in a second sandbox', async () => {

