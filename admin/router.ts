@@ -10,6 +10,7 @@ import type { ModuleMigrations } from '../operations/migrations/plan.ts';
 import type { PluginStats } from '../sandbox/observability/plugin-stats.ts';
 import type { AdminAccess } from './access.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { pluginRoutes } from './routes/plugins.ts';
 import { statsRoutes } from './routes/stats.ts';
 
@@ -22,13 +23,16 @@ export interface AdminRouterOptions {
   access: AdminAccess;
   /** Per-plugin request figures (`GET /plugins/stats`); that route is left out without them. */
   stats?: PluginStats;
+  /** Tells this process's job worker (operations/jobs/job-runner.ts) that a job was started or resumed. */
+  kickJobs?: () => void;
 }
 
-export function adminRouter({ pool, modules, access, stats }: AdminRouterOptions): Router {
+export function adminRouter({ pool, modules, access, stats, kickJobs }: AdminRouterOptions): Router {
   const router = express.Router();
   router.use(access.authenticate);
   if (stats) router.use(statsRoutes(stats, access));
   router.use(pluginRoutes(pool, modules, access));
+  router.use(jobRoutes({ pool, modules, access, kick: kickJobs }));
   router.use(auditRoutes(pool, access));
   return router;
 }

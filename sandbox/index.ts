@@ -12,6 +12,7 @@ import { createEventBus } from './plugins/events.ts';
 import { createHttpApp } from './http/app.ts';
 import { adminRouter } from '../admin/router.ts';
 import { readModuleMigrations } from '../operations/migrations/plan.ts';
+import { startJobWorker } from '../operations/jobs/job-runner.ts';
 import { readinessRoute } from './http/readiness.ts';
 import { createChangeHandler } from './change-handler.ts';
 import { startChangeListener } from './data/change-listener.ts';
@@ -52,6 +53,8 @@ export interface SandboxOptions extends DatabaseOptions {
   seedDevData?: boolean;
   /** Run plugins' cron jobs on their schedules. @default false */
   runCron?: boolean;
+  /** Work on admin jobs (bulk changes, migration runs) started here or left by a process that stopped. @default true */
+  runJobs?: boolean;
   /**
    * Follow changes that other processes (the CLI, a second sandbox) make to tenants and plugin
    * enablement, through LISTEN on `foundation_changes` (one connection of its own, outside the
@@ -115,7 +118,7 @@ export { DEV_JWT_SECRET } from './access/identity.ts';
 export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const {
     moduleDirs, devIdentityHeaders = devIdentityFromEnv(), jwtSecret: givenSecret = process.env.SANDBOX_JWT_SECRET,
-    cors = true, corsOrigins = corsOriginsFromEnv(), bodyLimit = '1mb', seedDevData = true, runCron = false, logger = createLogger(),
+    cors = true, corsOrigins = corsOriginsFromEnv(), bodyLimit = '1mb', seedDevData = true, runCron = false, runJobs = true, logger = createLogger(),
     listenForChanges = true, disabledPlugins: givenDisabled = disabledPluginsFromEnv(), metrics: metricsOn = metricsFromEnv(),
   } = options;
   // Settings are checked before anything starts: a production sandbox without a secret never comes up.
@@ -190,8 +193,12 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     const metrics = metricsOn ? await createMetrics({ pool, caches, logger, pluginIds: mounted.map((p) => p.id) }) : undefined;
     const pluginStats = createPluginStats(mounted.map((p) => p.id));
     // Minting tokens and listing identities only makes sense where dev identities are accepted.
+    const modules = plugins.map((p) => readModuleMigrations(p.dir));
+    // Jobs outlive the process that started them: every sandbox works on those left without a worker.
+    const jobs = runJobs ? startJobWorker({ pool, modules, lastMinute: pluginStats.lastMinute, onError: (error) => logger.error({ err: error }, 'job worker') }) : undefined;
+    if (jobs) stopping.push(() => jobs.close());
     const admin = adminRouter({
-      pool, modules: plugins.map((p) => readModuleMigrations(p.dir)), stats: pluginStats,
+      pool, modules, stats: pluginStats, kickJobs: jobs?.kick,
       access: {
         authenticate: identity.middleware, can: (who, permission) => rbac.can(who, permission),
         actorName: async (who) => (await identity.findUserById(who.userId))?.email ?? who.userId,

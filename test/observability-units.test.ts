@@ -125,3 +125,21 @@ describe('host permissions', () => {
     expect(hostPermissionProblem('items.items.read')).toMatch(/namespaced/);
   });
 });
+
+describe('a plugin\'s last minute (what a job\'s guardrail reads)', () => {
+  it('counts the requests and 5xx answers of the last 60 seconds only', () => {
+    let clock = 1_000_000_000_000;
+    const stats = createPluginStats(['items'], { now: () => clock });
+    const answer = (status: number) => stats.observe({ pluginId: 'items', status, durationMs: 1 } as never);
+    for (const status of [200, 500, 404, 503]) answer(status);
+    expect(stats.lastMinute('items')).toEqual({ requests: 4, errors: 2, errorRate: 0.5 });
+    clock += 30_000;
+    answer(200);
+    expect(stats.lastMinute('items')).toEqual({ requests: 5, errors: 2, errorRate: 0.4 });
+    clock += 31_000; // the first four are now older than a minute
+    expect(stats.lastMinute('items')).toEqual({ requests: 1, errors: 0, errorRate: 0 });
+    clock += 120_000;
+    expect(stats.lastMinute('items')).toEqual({ requests: 0, errors: 0, errorRate: 0 });
+    expect(stats.lastMinute('unknown')).toEqual({ requests: 0, errors: 0, errorRate: 0 });
+  });
+});

@@ -56,33 +56,7 @@ export async function readTenantGrid(db: pg.Pool | pg.ClientBase, modules: Modul
   const size = Math.min(Math.max(1, Math.trunc(limit)), MAX_GRID_PAGE);
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
-  const conditions: string[] = [];
-  if (filter.search) {
-    const pattern = param(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    conditions.push(`(t.code ILIKE ${pattern} OR t.name ILIKE ${pattern})`);
-  }
-  const target = filter.plugin === undefined ? undefined : modules.find((m) => m.id === filter.plugin);
-  if (filter.plugin !== undefined && (filter.state || filter.version || filter.migration)) {
-    const plugin = param(filter.plugin);
-    // Scalar subqueries and EXISTS: a composite row IS NOT NULL only when every column is.
-    const row = `FROM public.sys_tenant_plugins tp WHERE tp.tenant_id = t.id AND tp.plugin_id = ${plugin}`;
-    if (filter.state === 'enabled') conditions.push(`EXISTS (SELECT 1 ${row} AND tp.enabled)`);
-    if (filter.state === 'disabled') conditions.push(`EXISTS (SELECT 1 ${row} AND NOT tp.enabled)`);
-    if (filter.state === 'not-installed') conditions.push(`NOT EXISTS (SELECT 1 ${row})`);
-    if (filter.version !== undefined) conditions.push(`EXISTS (SELECT 1 ${row} AND tp.version_installed = ${param(filter.version)})`);
-    if (filter.migration) {
-      const quarantine = `FROM public.sys_migration_quarantine q WHERE q.plugin_id = ${plugin} AND q.tenant_id = t.id`;
-      // Every statement must use each parameter it is given: the file list only where it is read.
-      const pending = () => `EXISTS (SELECT 1 FROM unnest(${param((target?.files.tenant ?? []).map((f) => f.name))}::text[]) f(name) WHERE NOT EXISTS (
-                          SELECT 1 FROM public.sys_plugin_migrations m WHERE m.plugin_id = ${plugin} AND m.scope = 'tenant' AND m.tenant_id = t.id AND m.name = f.name))`;
-      conditions.push({
-        quarantined: () => `EXISTS (SELECT 1 ${quarantine} AND q.quarantined_at IS NOT NULL)`,
-        failed: () => `EXISTS (SELECT 1 ${quarantine} AND q.quarantined_at IS NULL)`,
-        pending: () => `NOT EXISTS (SELECT 1 ${quarantine}) AND ${pending()}`,
-        applied: () => `NOT EXISTS (SELECT 1 ${quarantine}) AND NOT ${pending()}`,
-      }[filter.migration]());
-    }
-  }
+  const conditions = tenantConditions(modules, filter, param);
   const matching = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
   const { rows: counted } = await db.query<{ total: number }>(`SELECT count(*)::int AS total FROM public.sys_tenant t ${matching}`, [...params]);
   const total = counted[0]!.total;
@@ -141,4 +115,39 @@ async function readCells(db: pg.Pool | pg.ClientBase, modules: ModuleMigrations[
 function notInstalled(module: ModuleMigrations, applied: string[]): TenantPluginCell {
   const pending = module.files.tenant.filter((f) => !applied.includes(f.name)).length;
   return { state: 'not-installed', version: null, revision: 0, updatedBy: null, updatedAt: null, migration: pending > 0 ? { state: 'pending', pending } : { state: 'applied' } };
+}
+
+/**
+ * SQL conditions on `sys_tenant t` for `filter`, its values added through `param` (which returns
+ * the placeholder): what the grid pages through, and what a bulk job picks its tenants by.
+ */
+export function tenantConditions(modules: ModuleMigrations[], filter: TenantGridFilter, param: (value: unknown) => string): string[] {
+  const conditions: string[] = [];
+  if (filter.search) {
+    const pattern = param(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    conditions.push(`(t.code ILIKE ${pattern} OR t.name ILIKE ${pattern})`);
+  }
+  const target = filter.plugin === undefined ? undefined : modules.find((m) => m.id === filter.plugin);
+  if (filter.plugin !== undefined && (filter.state || filter.version || filter.migration)) {
+    const plugin = param(filter.plugin);
+    // Scalar subqueries and EXISTS: a composite row IS NOT NULL only when every column is.
+    const row = `FROM public.sys_tenant_plugins tp WHERE tp.tenant_id = t.id AND tp.plugin_id = ${plugin}`;
+    if (filter.state === 'enabled') conditions.push(`EXISTS (SELECT 1 ${row} AND tp.enabled)`);
+    if (filter.state === 'disabled') conditions.push(`EXISTS (SELECT 1 ${row} AND NOT tp.enabled)`);
+    if (filter.state === 'not-installed') conditions.push(`NOT EXISTS (SELECT 1 ${row})`);
+    if (filter.version !== undefined) conditions.push(`EXISTS (SELECT 1 ${row} AND tp.version_installed = ${param(filter.version)})`);
+    if (filter.migration) {
+      const quarantine = `FROM public.sys_migration_quarantine q WHERE q.plugin_id = ${plugin} AND q.tenant_id = t.id`;
+      // Every statement must use each parameter it is given: the file list only where it is read.
+      const pending = () => `EXISTS (SELECT 1 FROM unnest(${param((target?.files.tenant ?? []).map((f) => f.name))}::text[]) f(name) WHERE NOT EXISTS (
+                          SELECT 1 FROM public.sys_plugin_migrations m WHERE m.plugin_id = ${plugin} AND m.scope = 'tenant' AND m.tenant_id = t.id AND m.name = f.name))`;
+      conditions.push({
+        quarantined: () => `EXISTS (SELECT 1 ${quarantine} AND q.quarantined_at IS NOT NULL)`,
+        failed: () => `EXISTS (SELECT 1 ${quarantine} AND q.quarantined_at IS NULL)`,
+        pending: () => `NOT EXISTS (SELECT 1 ${quarantine}) AND ${pending()}`,
+        applied: () => `NOT EXISTS (SELECT 1 ${quarantine}) AND NOT ${pending()}`,
+      }[filter.migration]());
+    }
+  }
+  return conditions;
 }

@@ -25,10 +25,22 @@ export interface PluginStatsSnapshot {
   plugins: PluginFigures[];
 }
 
+export interface RecentFigures {
+  requests: number;
+  /** Answers with a 5xx status. */
+  errors: number;
+  errorRate: number;
+}
+
 export interface PluginStats {
   observe: RequestObserver;
   snapshot(): PluginStatsSnapshot;
+  /** A plugin's requests and errors over the last minute (a job's guardrail reads it). */
+  lastMinute(pluginId: string): RecentFigures;
 }
+
+/** The last minute, in one-second buckets. */
+const SECONDS = 60;
 
 /** Enough for a stable p95, small enough (8 KB per plugin) to keep every plugin's. */
 export const P95_WINDOW = 1024;
@@ -40,12 +52,15 @@ interface Tally {
   /** A ring of the latest durations: exact percentiles over a window, in fixed memory. */
   durations: Float64Array;
   written: number;
+  /** Per second of the last minute: requests and errors, and which second each bucket holds. */
+  recent: { requests: Uint32Array; errors: Uint32Array; second: Float64Array };
 }
 
-export function createPluginStats(pluginIds: readonly string[], { window = P95_WINDOW } = {}): PluginStats {
+export function createPluginStats(pluginIds: readonly string[], { window = P95_WINDOW, now = Date.now } = {}): PluginStats {
   const since = new Date().toISOString();
   const tallies = new Map<string, Tally>(pluginIds.map((id) => [id, {
     requests: 0, errors: 0, statusClasses: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, durations: new Float64Array(window), written: 0,
+    recent: { requests: new Uint32Array(SECONDS), errors: new Uint32Array(SECONDS), second: new Float64Array(SECONDS).fill(-1) },
   }]));
 
   const observe: RequestObserver = ({ pluginId, status, durationMs }) => {
@@ -57,7 +72,30 @@ export function createPluginStats(pluginIds: readonly string[], { window = P95_W
     if (statusClass in tally.statusClasses) tally.statusClasses[statusClass as keyof Tally['statusClasses']] += 1;
     tally.durations[tally.written % window] = durationMs;
     tally.written += 1;
+    const second = Math.floor(now() / 1000);
+    const slot = second % SECONDS;
+    if (tally.recent.second[slot] !== second) {
+      tally.recent.second[slot] = second;
+      tally.recent.requests[slot] = 0;
+      tally.recent.errors[slot] = 0;
+    }
+    tally.recent.requests[slot]! += 1;
+    if (status >= 500) tally.recent.errors[slot]! += 1;
   };
+
+  function lastMinute(pluginId: string): RecentFigures {
+    const tally = tallies.get(pluginId);
+    const current = Math.floor(now() / 1000);
+    let requests = 0;
+    let errors = 0;
+    for (let slot = 0; tally && slot < SECONDS; slot++) {
+      if (current - tally.recent.second[slot]! < SECONDS) {
+        requests += tally.recent.requests[slot]!;
+        errors += tally.recent.errors[slot]!;
+      }
+    }
+    return { requests, errors, errorRate: requests === 0 ? 0 : errors / requests };
+  }
 
   function p95({ durations, written }: Tally): number | null {
     const count = Math.min(written, window);
@@ -68,6 +106,7 @@ export function createPluginStats(pluginIds: readonly string[], { window = P95_W
 
   return {
     observe,
+    lastMinute,
     snapshot: () => ({
       since,
       p95Window: window,
