@@ -10,11 +10,14 @@ import type { ModuleMigrations } from '../operations/migrations/plan.ts';
 import type { PluginStats } from '../sandbox/observability/plugin-stats.ts';
 import type { AdminAccess } from './access.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { configRoutes, type PluginCatalog } from './routes/config.ts';
+import { migrationRoutes } from './routes/migrations.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { pluginRoutes } from './routes/plugins.ts';
 import { statsRoutes } from './routes/stats.ts';
 
 export type { AdminAccess } from './access.ts';
+export type { PluginCatalog } from './routes/config.ts';
 
 export interface AdminRouterOptions {
   pool: pg.Pool;
@@ -23,15 +26,19 @@ export interface AdminRouterOptions {
   access: AdminAccess;
   /** Per-plugin request figures (`GET /plugins/stats`); that route is left out without them. */
   stats?: PluginStats;
+  /** What each plugin declares besides its migrations: its configuration schemas. @default none (no configuration routes answer) */
+  catalogs?: PluginCatalog[];
   /** Tells this process's job worker (operations/jobs/job-runner.ts) that a job was started or resumed. */
   kickJobs?: () => void;
 }
 
-export function adminRouter({ pool, modules, access, stats, kickJobs }: AdminRouterOptions): Router {
+export function adminRouter({ pool, modules, access, stats, kickJobs, catalogs = [] }: AdminRouterOptions): Router {
   const router = express.Router();
   router.use(access.authenticate);
   if (stats) router.use(statsRoutes(stats, access));
   router.use(pluginRoutes(pool, modules, access));
+  router.use(migrationRoutes(pool, modules, access));
+  router.use(configRoutes(pool, catalogs, access));
   router.use(jobRoutes({ pool, modules, access, kick: kickJobs }));
   router.use(auditRoutes(pool, access));
   return router;

@@ -199,6 +199,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     if (jobs) stopping.push(() => jobs.close());
     const admin = adminRouter({
       pool, modules, stats: pluginStats, kickJobs: jobs?.kick,
+      catalogs: plugins.map((p) => ({ id: p.meta.id, configSchemas: p.configSchemas })),
       access: {
         authenticate: identity.middleware, can: (who, permission) => rbac.can(who, permission),
         actorName: async (who) => (await identity.findUserById(who.userId))?.email ?? who.userId,

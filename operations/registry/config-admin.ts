@@ -13,6 +13,7 @@ import { configKeyProblem } from '../../rules/index.ts';
 import { beginStatement } from '../../sandbox/data/connection-mode.ts';
 import { isPlainObject, jsonPath, SCHEMA_FIELD, type ConfigLevel, type ConfigProblem, type ConfigSchema } from '../../sandbox/plugins/config-schema.ts';
 import { MAX_CONFIG_DEPTH, readableConfig, unsetCommand } from './config-depth.ts';
+import { expectRevision } from './revisions.ts';
 
 /** Larger configuration belongs in the module's own tables: every read of a key reads the whole object. */
 export const MAX_CONFIG_BYTES = 64 * 1024;
@@ -98,6 +99,8 @@ export interface ConfigWrite extends ConfigTarget {
   value: unknown;
   /** The module's schema for this level; without one the level takes no configuration. */
   schema: ConfigSchema | undefined;
+  /** The revision the writer read of the row (revisions.ts): refused with StaleWriteError when it moved since. */
+  expectedRevision?: number;
 }
 
 export interface ConfigWriteResult {
@@ -110,7 +113,7 @@ export interface ConfigWriteResult {
 }
 
 /** Sets (or removes) one key, checking the whole result against the schema; throws ConfigWriteError when refused. */
-export async function setPluginConfig({ pool, key, value, schema, ...target }: ConfigWrite): Promise<ConfigWriteResult> {
+export async function setPluginConfig({ pool, key, value, schema, expectedRevision, ...target }: ConfigWrite): Promise<ConfigWriteResult> {
   const keyProblem = configKeyProblem(key);
   if (keyProblem) throw new TypeError(`Config key ${JSON.stringify(key)} ${keyProblem}.`);
   if (!schema) {
@@ -122,6 +125,7 @@ export async function setPluginConfig({ pool, key, value, schema, ...target }: C
   const client = await pool.connect();
   try {
     await client.query(beginStatement(client));
+    if (expectedRevision !== undefined) await expectRevision(client, target.pluginId, target.tenant ?? null, expectedRevision);
     const { rows } = target.tenant
       ? await client.query<{ config: unknown }>('SELECT config FROM public.sys_tenant_plugins WHERE plugin_id = $1 AND tenant_id = $2 FOR UPDATE', [target.pluginId, target.tenant.id])
       : await client.query<{ config: unknown }>('SELECT config FROM public.sys_plugins WHERE plugin_id = $1 FOR UPDATE', [target.pluginId]);
