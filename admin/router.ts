@@ -12,6 +12,7 @@ import type { AdminAccess } from './access.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { configRoutes, type PluginCatalog } from './routes/config.ts';
 import { migrationRoutes } from './routes/migrations.ts';
+import { roleRoutes } from './routes/roles.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { pluginRoutes } from './routes/plugins.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -39,6 +40,7 @@ export function adminRouter({ pool, modules, access, stats, kickJobs, catalogs =
   router.use(pluginRoutes(pool, modules, access));
   router.use(migrationRoutes(pool, modules, access));
   router.use(configRoutes(pool, catalogs, access));
+  router.use(roleRoutes(pool, modules.map((m) => m.id), access));
   router.use(jobRoutes({ pool, modules, access, kick: kickJobs }));
   router.use(auditRoutes(pool, access));
   return router;

@@ -27,6 +27,8 @@ Commands:
                        Create, list and drop tenants (foundation-module tenants --help)
   plugins <list|enable|disable|uninstall|config>
                        Switch modules on and off, per tenant or globally (foundation-module plugins --help)
+  roles <diff|apply|decline> <plugin>
+                       A plugin's role templates against the tenants' roles (foundation-module roles --help)
   test [vitest options…]
                        The module's type check and its tests, side by side (npm test runs it;
                        foundation-module test --help)
@@ -48,6 +50,7 @@ await runProgram({
     migrate: async (argv) => (await import('./commands/migrate.ts')).migrateCommand(argv),
     tenants: async (argv) => (await import('./commands/tenants.ts')).tenantsCommand(argv, KIT_VERSION),
     plugins: async (argv) => (await import('./commands/plugins.ts')).pluginsCommand(argv, KIT_VERSION),
+    roles: async (argv) => (await import('./commands/roles.ts')).rolesCommand(argv),
     test: async (argv) => (await import('./commands/test.ts')).testCommand(argv),
     vendor: async (argv) => (await import('./commands/vendor.ts')).vendorCommand(argv, KIT_VERSION),
   },

@@ -22,7 +22,7 @@ const checkRequest = new Ajv({ allErrors: false, strict: true }).compile<{ kind:
   additionalProperties: false,
   required: ['kind', 'plugin'],
   properties: {
-    kind: { enum: ['enable', 'disable', 'migrate'] },
+    kind: { enum: ['enable', 'disable', 'migrate', 'roles'] },
     plugin: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,49}$' },
     tenants: { type: 'array', minItems: 1, maxItems: 10_000, items: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,39}$' } },
     filter: {
@@ -38,7 +38,7 @@ const checkRequest = new Ajv({ allErrors: false, strict: true }).compile<{ kind:
   },
 });
 
-const PERMISSION_OF: Record<JobKind, HostPermission> = { enable: HOST_PERMISSIONS.pluginsToggle, disable: HOST_PERMISSIONS.pluginsToggle, migrate: HOST_PERMISSIONS.migrationsRun };
+const PERMISSION_OF: Record<JobKind, HostPermission> = { enable: HOST_PERMISSIONS.pluginsToggle, disable: HOST_PERMISSIONS.pluginsToggle, migrate: HOST_PERMISSIONS.migrationsRun, roles: HOST_PERMISSIONS.rolesApply };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TERMINAL = ['done', 'cancelled'];
 

@@ -17,6 +17,7 @@ import type { RecentFigures } from '../../sandbox/observability/plugin-stats.ts'
 import type { ModuleMigrations } from '../migrations/plan.ts';
 import { runMigrations } from '../migrations/runner.ts';
 import { disablePlugin, enablePlugin } from '../registry/enablement.ts';
+import { applyRoleTemplate, roleTemplateDiffs } from '../registry/role-templates.ts';
 import type { Guardrail, JobKind } from './jobs.ts';
 
 export interface JobWorkerOptions {
@@ -79,6 +80,12 @@ export function startJobWorker({ pool, modules, owner = `${os.hostname()}:${proc
     const ref = { id: tenant.id, code: tenant.code, schema: '' };
     if (job.kind === 'disable') {
       await disablePlugin(pool, job.plugin_id, [ref]);
+      return undefined;
+    }
+    if (job.kind === 'roles') {
+      for (const diff of await roleTemplateDiffs(pool, job.plugin_id, { tenants: [tenant.code] })) {
+        await applyRoleTemplate(pool, job.plugin_id, tenant.code, diff.role, job.created_by);
+      }
       return undefined;
     }
     const report = job.kind === 'enable'

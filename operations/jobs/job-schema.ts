@@ -9,7 +9,7 @@
 export const JOBS_DDL = /* sql */ `
 CREATE TABLE IF NOT EXISTS public.sys_admin_jobs (
   id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  kind         text NOT NULL CHECK (kind IN ('enable', 'disable', 'migrate')),
+  kind         text NOT NULL CHECK (kind IN ('enable', 'disable', 'migrate', 'roles')),
   plugin_id    text NOT NULL,
   status       text NOT NULL CHECK (status IN ('running', 'paused', 'cancelled', 'done')),
   -- Cumulative shares of the tenants, in percent, each wave finishing before the next starts.

@@ -10,7 +10,8 @@ import { ensureSystemSchemaLocked } from '../../sandbox/data/system-schema.ts';
 import type { ModuleMigrations } from '../migrations/plan.ts';
 import { tenantConditions, type TenantGridFilter } from '../registry/tenant-grid.ts';
 
-export type JobKind = 'enable' | 'disable' | 'migrate';
+/** `roles`: apply every proposed role-template diff of the plugin in each tenant (role-templates.ts). */
+export type JobKind = 'enable' | 'disable' | 'migrate' | 'roles';
 export type JobStatus = 'running' | 'paused' | 'cancelled' | 'done';
 export type TargetState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 export type JobAction = 'pause' | 'resume' | 'cancel' | 'retry';
@@ -133,7 +134,7 @@ export async function previewJob(pool: pg.Pool, modules: ModuleMigrations[], req
     kind: request.kind, pluginId: request.pluginId, tenants: tenants.length,
     waves: waves.map((percent, i) => ({ wave: i + 1, percent, tenants: perWave[i]! })),
     sample: tenants.slice(0, 20).map((t) => t.code),
-    unchanged: request.kind === 'migrate' ? 0 : rows[0]!.n,
+    unchanged: request.kind === 'migrate' || request.kind === 'roles' ? 0 : rows[0]!.n,
   };
 }
 

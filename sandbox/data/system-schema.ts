@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { AUDIT_DDL } from '../../operations/audit/audit-schema.ts';
 import { JOBS_DDL } from '../../operations/jobs/job-schema.ts';
+import { ROLE_DECISIONS_DDL } from '../../operations/registry/role-decisions-schema.ts';
 import { CHANGE_TRIGGERS } from './changes.ts';
 import { inTransaction } from './database.ts';
 
@@ -14,7 +15,7 @@ export const SYSTEM_TABLES = [
   'sys_tenant', 'sys_user', 'sys_role', 'sys_permission', 'sys_role_permission', 'sys_user_role',
   'sys_plugins', 'sys_tenant_plugins', 'sys_plugin_migrations', 'sys_plugin_role_templates',
   'sys_migration_runs', 'sys_migration_run_targets', 'sys_migration_quarantine', 'sys_tenant_plugin_uninstalls',
-  'sys_audit_log', 'sys_admin_jobs', 'sys_admin_job_targets',
+  'sys_audit_log', 'sys_admin_jobs', 'sys_admin_job_targets', 'sys_role_template_decisions',
 ] as const;
 
 const DDL = /* sql */ `
@@ -168,7 +169,8 @@ CREATE TABLE IF NOT EXISTS public.sys_tenant_plugin_uninstalls (
 );
 ${CHANGE_TRIGGERS}
 ${AUDIT_DDL}
-${JOBS_DDL}`;
+${JOBS_DDL}
+${ROLE_DECISIONS_DDL}`;
 
 /**
  * Rules added after the first release, as named constraints so that a database made by an older
