@@ -14,6 +14,7 @@ import { readRevision, StaleWriteError } from '../../operations/registry/revisio
 import { configKeyProblem, HOST_PERMISSIONS } from '../../rules/index.ts';
 import type { ConfigLevel, ConfigSchema } from '../../sandbox/plugins/config-schema.ts';
 import { requirePermission, type AdminAccess } from '../access.ts';
+import { staleWriteAnswer } from '../refusals.ts';
 import { etag, readIfMatch, readQuery, rules } from '../request-input.ts';
 
 export interface PluginCatalog {
@@ -63,9 +64,7 @@ export function configRoutes(pool: pg.Pool, catalogs: PluginCatalog[], access: A
     try {
       await setPluginConfig({ pool, key: req.params.key, value, schema: catalog.configSchemas[level], expectedRevision, ...target });
     } catch (error) {
-      if (error instanceof StaleWriteError) {
-        throw new HttpError(409, 'STALE_WRITE', error.message, { expectedRevision: error.expected, currentRevision: error.current.revision, changedBy: error.current.updatedBy, changedAt: error.current.updatedAt, etag: etag(error.current.revision) });
-      }
+      if (error instanceof StaleWriteError) throw staleWriteAnswer(error);
       if (error instanceof ConfigWriteError) {
         if (error.reason === 'invalid') throw new HttpError(422, 'INVALID_CONFIG', error.message, { problems: error.problems });
         throw new HttpError(409, error.reason === 'no-schema' ? 'NO_CONFIG_SCHEMA' : 'PLUGIN_NOT_INSTALLED', error.message);

@@ -8,13 +8,14 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type pg from 'pg';
 import type { ModuleMigrations } from '../../operations/migrations/plan.ts';
-import { disablePlugin, enablePlugin, EnablementError, findTenants, installedPlugins, type TenantRef } from '../../operations/registry/enablement.ts';
+import { disablePlugin, enablePlugin, EnablementError, findTenants, pluginsOverview, type TenantRef } from '../../operations/registry/enablement.ts';
 import { readRevision, StaleWriteError, type RowRevision } from '../../operations/registry/revisions.ts';
 import { MAX_GRID_PAGE, readTenantGrid } from '../../operations/registry/tenant-grid.ts';
 import { HttpError } from '../../foundation-lib/http-error.ts';
 import { HOST_PERMISSIONS } from '../../rules/index.ts';
 import { actAs, currentActor } from '../../sandbox/data/transaction-actor.ts';
 import { requirePermission, type AdminAccess } from '../access.ts';
+import { staleWriteAnswer } from '../refusals.ts';
 import { etag, readBody, readIfMatch, readQuery, rules } from '../request-input.ts';
 
 export function pluginRoutes(pool: pg.Pool, modules: ModuleMigrations[], access: AdminAccess): Router {
@@ -37,20 +38,16 @@ export function pluginRoutes(pool: pg.Pool, modules: ModuleMigrations[], access:
 
   router.get('/plugins', requirePermission(access, HOST_PERMISSIONS.pluginsRead), async (req: Request, res: Response) => {
     readQuery(req, {});
-    const installed = await installedPlugins(pool);
-    const { rows: revisions } = await pool.query<{ plugin_id: string; revision: number; updated_by: string | null; updated_at: string }>(
-      `SELECT plugin_id, revision::int AS revision, updated_by, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at FROM public.sys_plugins`);
-    const { rows: [{ tenants }] } = await pool.query<{ tenants: number }>('SELECT count(*)::int AS tenants FROM public.sys_tenant') as unknown as { rows: [{ tenants: number }] };
+    const { tenants, plugins } = await pluginsOverview(pool);
     res.setHeader('Cache-Control', 'no-store');
     res.json({
       tenants,
       plugins: modules.map((m) => {
-        const row = installed.find((p) => p.pluginId === m.id);
-        const revision = revisions.find((r) => r.plugin_id === m.id);
+        const row = plugins.find((p) => p.pluginId === m.id);
         return {
           id: m.id, availableVersion: m.version, installedVersion: row?.versionInstalled ?? null, installed: row !== undefined,
           killSwitch: row ? !row.enabledGlobal : false, tenantsEnabled: row?.tenantsEnabled ?? 0, tenantsInstalled: row?.tenantsInstalled ?? 0,
-          revision: revision?.revision ?? 0, etag: etag(revision?.revision ?? 0), updatedBy: revision?.updated_by ?? null, updatedAt: revision?.updated_at ?? null,
+          revision: row?.revision ?? 0, etag: etag(row?.revision ?? 0), updatedBy: row?.updatedBy ?? null, updatedAt: row?.updatedAt ?? null,
         };
       }),
     });
@@ -125,11 +122,7 @@ function answerRow(res: Response, revision: RowRevision, fields: Record<string, 
 
 /** A service's refusal as the client's answer; anything else is left as it is (a 500). */
 function refusal(error: unknown): unknown {
-  if (error instanceof StaleWriteError) {
-    return new HttpError(409, 'STALE_WRITE', error.message, {
-      expectedRevision: error.expected, currentRevision: error.current.revision, changedBy: error.current.updatedBy, changedAt: error.current.updatedAt, etag: etag(error.current.revision),
-    });
-  }
+  if (error instanceof StaleWriteError) return staleWriteAnswer(error);
   if (error instanceof EnablementError) return new HttpError(409, 'ENABLEMENT_REFUSED', error.message);
   return error;
 }

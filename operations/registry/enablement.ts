@@ -84,6 +84,29 @@ export async function installedPlugins(db: pg.Pool | pg.ClientBase, pluginId?: s
   return rows;
 }
 
+export interface PluginOverview extends InstalledPlugin {
+  /** The global row's revision (0: not installed), with who changed it last and when. */
+  revision: number;
+  updatedBy: string | null;
+  updatedAt: string | null;
+}
+
+/** Every installed plugin with its counts and its global row's revision; and how many tenants there are. */
+export async function pluginsOverview(db: pg.Pool | pg.ClientBase): Promise<{ tenants: number; plugins: PluginOverview[] }> {
+  const installed = await installedPlugins(db);
+  if (installed.length === 0 && !(await hasSystemTables(db))) return { tenants: 0, plugins: [] };
+  const { rows: revisions } = await db.query<{ plugin_id: string; revision: number; updated_by: string | null; updated_at: string }>(
+    `SELECT plugin_id, revision::int AS revision, updated_by, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at FROM public.sys_plugins`);
+  const { rows: counted } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.sys_tenant');
+  return {
+    tenants: counted[0]!.n,
+    plugins: installed.map((plugin) => {
+      const row = revisions.find((r) => r.plugin_id === plugin.pluginId);
+      return { ...plugin, revision: row?.revision ?? 0, updatedBy: row?.updated_by ?? null, updatedAt: row?.updated_at ?? null };
+    }),
+  };
+}
+
 export interface TenantRef {
   id: string;
   code: string;
