@@ -195,7 +195,14 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     // Minting tokens and listing identities only makes sense where dev identities are accepted.
     const modules = plugins.map((p) => readModuleMigrations(p.dir));
     // Jobs outlive the process that started them: every sandbox works on those left without a worker.
-    const jobs = runJobs ? startJobWorker({ pool, modules, lastMinute: pluginStats.lastMinute, onError: (error) => logger.error({ err: error }, 'job worker') }) : undefined;
+    // A database that is away fails every poll: said once a minute, not every second.
+    let quietUntil = 0;
+    const jobError = (error: unknown) => {
+      if (Date.now() < quietUntil) return;
+      quietUntil = Date.now() + 60_000;
+      logger.error({ err: error }, 'job worker: could not look for or work on jobs (said again in a minute if it goes on)');
+    };
+    const jobs = runJobs ? startJobWorker({ pool, modules, lastMinute: pluginStats.lastMinute, onError: jobError }) : undefined;
     if (jobs) stopping.push(() => jobs.close());
     const admin = adminRouter({
       pool, modules, stats: pluginStats, kickJobs: jobs?.kick,

@@ -143,7 +143,10 @@ export function startJobWorker({ pool, modules, owner = `${os.hostname()}:${proc
         return;
       }
       await pool.query(`UPDATE public.sys_admin_jobs SET seq = seq + 1, updated_at = now() WHERE id = $1`, [job.id]);
-      await Promise.all(batch.map((tenant) => runOne(job, tenant)));
+      // Every tenant of the batch settles before anything else happens: none is left in flight.
+      const settled = await Promise.allSettled(batch.map((tenant) => runOne(job, tenant)));
+      const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failure) throw failure.reason;
     }
   };
 
