@@ -95,6 +95,7 @@ describe.each(databaseServers())('jobs on $name PostgreSQL', (server) => {
     expect(attempts).toEqual([{ tenant_code: 't0004', attempts: 2 }, { tenant_code: 't0009', attempts: 2 }]);
     expect((await applied()).every((row) => row.n === 1)).toBe(true);
     await expect(controlJob(db.pool, job.id, 'retry')).rejects.toThrow(/No tenant of this job failed/);
+    expect((await db.sql<{ action: string }>(`SELECT action FROM sys_audit_log WHERE action LIKE 'job.%' ORDER BY id`)).map((r) => r.action)).toEqual(['job.create', 'job.done', 'job.retry', 'job.done']);
   });
 
   it('pauses: the tenants in hand finish, none starts after; resumed, it finishes; a cancelled job skips what is left', async () => {

@@ -24,7 +24,9 @@ CREATE TABLE IF NOT EXISTS public.sys_admin_jobs (
   lease_owner  text,
   lease_until  timestamptz,
   -- Increases with every change of the job or its targets: the Server-Sent Events' id.
-  seq          bigint NOT NULL DEFAULT 1
+  seq          bigint NOT NULL DEFAULT 1,
+  -- How many times its failed tenants were sent back to work.
+  retries      integer NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS public.sys_admin_job_targets (
@@ -52,12 +54,12 @@ BEGIN
   ELSE
     INSERT INTO public.sys_audit_log (actor, source, action, plugin_id, before, after, reason, request_id)
     SELECT a.actor, a.source,
-           'job.' || CASE WHEN n.status = 'running' AND o.status = 'paused' THEN 'resume' WHEN n.status = 'paused' THEN 'pause'
-                          WHEN n.status = 'cancelled' THEN 'cancel' WHEN n.status = 'done' THEN 'done' ELSE 'retry' END,
+           'job.' || CASE WHEN n.retries <> o.retries THEN 'retry' WHEN n.status = 'running' AND o.status = 'paused' THEN 'resume' WHEN n.status = 'paused' THEN 'pause'
+                          WHEN n.status = 'cancelled' THEN 'cancel' WHEN n.status = 'done' THEN 'done' ELSE 'running' END,
            n.plugin_id, jsonb_build_object('job', o.id, 'status', o.status), jsonb_build_object('job', n.id, 'status', n.status),
            coalesce(n.pause_reason, a.reason), a.request_id
       FROM old_rows o JOIN new_rows n ON n.id = o.id CROSS JOIN public.sys_audit_actor() a
-     WHERE o.status IS DISTINCT FROM n.status;
+     WHERE o.status IS DISTINCT FROM n.status OR o.retries <> n.retries;
   END IF;
   RETURN NULL;
 END $fn$;

@@ -234,8 +234,8 @@ export async function controlJob(pool: pg.Pool, id: string, action: JobAction, r
       if (action === 'cancel') await client.query(`UPDATE public.sys_admin_job_targets SET state = 'skipped', finished_at = now() WHERE job_id = $1 AND state = 'pending'`, [id]);
       const status: JobStatus = action === 'pause' ? 'paused' : action === 'cancel' ? 'cancelled' : 'running';
       await client.query(
-        `UPDATE public.sys_admin_jobs SET status = $2, pause_reason = $3, seq = seq + 1, updated_at = now(), finished_at = CASE WHEN $2 = 'cancelled' THEN now() END
-          WHERE id = $1`, [id, status, action === 'pause' ? (reason ?? 'paused by an operator') : null]);
+        `UPDATE public.sys_admin_jobs SET status = $2, pause_reason = $3, seq = seq + 1, updated_at = now(), finished_at = CASE WHEN $2 = 'cancelled' THEN now() END,
+                retries = retries + $4 WHERE id = $1`, [id, status, action === 'pause' ? (reason ?? 'paused by an operator') : null, action === 'retry' ? 1 : 0]);
     });
     return (await readJob(pool, id))!;
   } finally {
