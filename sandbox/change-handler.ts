@@ -36,6 +36,8 @@ export interface ChangeHandlerOptions {
    * (data/dev-seed.ts): a sandbox with dev data and dev identity. @default false
    */
   grantDevRoles?: boolean;
+  /** A job changed somewhere (`jobs`): this process's job worker looks for work. */
+  onJobs?: () => void;
 }
 
 export interface ChangeHandler {
@@ -53,7 +55,7 @@ export interface ChangeHandler {
   close(): Promise<void>;
 }
 
-export function createChangeHandler({ pool, tenancy, enablement, access, plugins, logger, grantDevRoles: devRoles = false }: ChangeHandlerOptions): ChangeHandler {
+export function createChangeHandler({ pool, tenancy, enablement, access, plugins, logger, grantDevRoles: devRoles = false, onJobs }: ChangeHandlerOptions): ChangeHandler {
   const modules: ModuleMigrations[] = plugins.map(({ meta, dir }) => ({
     id: meta.id, version: meta.version, api: meta.api, dir, files: { public: readMigrations(dir, 'public'), tenant: readMigrations(dir, 'tenant') },
   }));
@@ -203,6 +205,7 @@ export function createChangeHandler({ pool, tenancy, enablement, access, plugins
     },
     apply(change) {
       if (closed) return;
+      if (change.kind === 'jobs') return void onJobs?.();
       if (change.kind === 'access') {
         const userIds = uuids(change.userIds);
         const tenantIds = uuids(change.tenantIds);

@@ -150,7 +150,9 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     stopping.push(() => enablement.close());
     // Users and permission sets, shared by identity, RBAC and the change handler that keeps them true.
     const access = createAccessCaches({ pool });
-    const changes = createChangeHandler({ pool, tenancy, enablement, access, plugins, logger, grantDevRoles: seedDevData && devRolesInEveryTenant });
+    // The job worker starts later; a job announced meanwhile finds it at its first look.
+    let kickJobs = () => {};
+    const changes = createChangeHandler({ pool, tenancy, enablement, access, plugins, logger, grantDevRoles: seedDevData && devRolesInEveryTenant, onJobs: () => kickJobs() });
     stopping.push(() => changes.close());
     // Listening before the first reading: a change committed in between is then read twice, never missed.
     if (listenForChanges) {
@@ -203,7 +205,10 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
       logger.error({ err: error }, 'job worker: could not look for or work on jobs (said again in a minute if it goes on)');
     };
     const jobs = runJobs ? startJobWorker({ pool, modules, lastMinute: pluginStats.lastMinute, onError: jobError }) : undefined;
-    if (jobs) stopping.push(() => jobs.close());
+    if (jobs) {
+      stopping.push(() => jobs.close());
+      kickJobs = jobs.kick;
+    }
     const admin = adminRouter({
       pool, modules, stats: pluginStats, kickJobs: jobs?.kick,
       catalogs: plugins.map((p) => ({ id: p.meta.id, configSchemas: p.configSchemas })),

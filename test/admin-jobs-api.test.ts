@@ -9,6 +9,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createJob } from '../operations/jobs/jobs.ts';
+import { readModuleMigrations } from '../operations/migrations/plan.ts';
 import { createTenants } from '../sandbox/data/tenants.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 
@@ -99,6 +102,22 @@ describe.each(databaseServers())('jobs over HTTP on $name PostgreSQL', (server) 
     const targets = await admin().get(`/api/admin/jobs/${created.body.id}/targets?state=done&limit=3`).expect(200);
     expect(targets.body.targets.map((x: { tenant: string }) => x.tenant)).toEqual(['co0', 'co1', 'co2']);
     expect(targets.body.next).toBe('co2');
+  });
+
+  it('takes up a job another process started (the change channel tells its worker), with no kick from this one', async () => {
+    const other = new pg.Pool({ connectionString: t.database.url, max: 2 });
+    try {
+      const job = await createJob(other, [readModuleMigrations(moduleDir)], { kind: 'enable', pluginId: 'flaky', tenants: ['co6', 'co7'] }, 'someone-else');
+      const deadline = Date.now() + 10_000;
+      let status = job.status;
+      while (status !== 'done' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = (await admin().get(`/api/admin/jobs/${job.id}`).expect(200)).body.status;
+      }
+      expect(status).toBe('done');
+    } finally {
+      await other.end();
+    }
   });
 
   it('pauses itself, saying why, when the plugin\'s error rate over the last minute passes the guardrail', async () => {

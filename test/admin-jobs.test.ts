@@ -33,7 +33,7 @@ describe.each(databaseServers())('jobs on $name PostgreSQL', (server) => {
   let module: ModuleMigrations;
   const workers: JobWorker[] = [];
   const worker = (options: { leaseMs?: number } = {}) => {
-    const started = startJobWorker({ pool: db.pool, modules: [module], pollMs: 50, ...options });
+    const started = startJobWorker({ pool: db.pool, modules: [module], ...options });
     workers.push(started);
     return started;
   };
@@ -80,7 +80,8 @@ describe.each(databaseServers())('jobs on $name PostgreSQL', (server) => {
   it('records the tenants that fail with their error, and a retry runs those alone', async () => {
     await db.sql('CREATE TABLE tenant_t0004.slow_items (id int); CREATE TABLE tenant_t0009.slow_items (id int)');
     const job = await createJob(db.pool, [module], { kind: 'migrate', pluginId: 'slow' }, 'alice');
-    worker();
+    // Told, as a sandbox's worker is by the change channel's "jobs" notice.
+    const running = worker();
     const first = await finished(job.id);
     expect(first).toMatchObject({ status: 'done', counts: { done: 10, failed: 2 } });
     const failed = (await readJobTargets(db.pool, job.id, { state: 'failed' })).targets;
@@ -89,6 +90,7 @@ describe.each(databaseServers())('jobs on $name PostgreSQL', (server) => {
 
     await db.sql('DROP TABLE tenant_t0004.slow_items; DROP TABLE tenant_t0009.slow_items');
     await controlJob(db.pool, job.id, 'retry');
+    running.kick();
     const retried = await finished(job.id);
     expect(retried).toMatchObject({ status: 'done', counts: { done: 12, failed: 0 } });
     const attempts = await db.sql<{ tenant_code: string; attempts: number }>(`SELECT tenant_code, attempts FROM sys_admin_job_targets WHERE job_id = $1 AND attempts > 1 ORDER BY 1`, [job.id]);
@@ -100,7 +102,7 @@ describe.each(databaseServers())('jobs on $name PostgreSQL', (server) => {
 
   it('pauses: the tenants in hand finish, none starts after; resumed, it finishes; a cancelled job skips what is left', async () => {
     const job = await createJob(db.pool, [module], { kind: 'migrate', pluginId: 'slow', concurrency: 1 }, 'alice');
-    worker();
+    const running = worker();
     await until(async () => ((await readJob(db.pool, job.id))!.counts.done >= 2 ? true : undefined), 'two tenants done');
     await controlJob(db.pool, job.id, 'pause', 'looking at the first results');
     const paused = await finished(job.id);
@@ -112,6 +114,7 @@ describe.each(databaseServers())('jobs on $name PostgreSQL', (server) => {
     await expect(controlJob(db.pool, job.id, 'pause')).rejects.toThrow(/A paused job can't be told to pause/);
 
     await controlJob(db.pool, job.id, 'resume');
+    running.kick();
     await until(async () => ((await readJob(db.pool, job.id))!.counts.done >= paused.counts.done + 2 ? true : undefined), 'two more tenants done');
     await controlJob(db.pool, job.id, 'cancel');
     const cancelled = await finished(job.id);

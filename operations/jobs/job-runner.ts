@@ -27,15 +27,14 @@ export interface JobWorkerOptions {
   owner?: string;
   /** How long a lease lasts without renewal: how soon a killed worker's job is taken over. @default 15 s */
   leaseMs?: number;
-  /** How often the worker looks for work when not told. @default 1 s */
-  pollMs?: number;
+
   /** The plugin's figures over the last minute, for the guardrail; without them no guardrail can trip. */
   lastMinute?: (pluginId: string) => RecentFigures;
   onError?: (error: unknown) => void;
 }
 
 export interface JobWorker {
-  /** Look for work now (a job was created or resumed). */
+  /** Look for work now: a job was created, resumed or retried (here, or elsewhere: the change channel's `jobs`). */
   kick(): void;
   /** Stops taking work; resolves once the tenants in hand are done. */
   close(): Promise<void>;
@@ -50,7 +49,7 @@ interface ClaimedJob {
   created_by: string;
 }
 
-export function startJobWorker({ pool, modules, owner = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`, leaseMs = 15_000, pollMs = 1000, lastMinute, onError = () => {} }: JobWorkerOptions): JobWorker {
+export function startJobWorker({ pool, modules, owner = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`, leaseMs = 15_000, lastMinute, onError = () => {} }: JobWorkerOptions): JobWorker {
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let working: Promise<void> | undefined;
@@ -150,22 +149,44 @@ export function startJobWorker({ pool, modules, owner = `${os.hostname()}:${proc
     }
   };
 
-  const tick = async (): Promise<void> => {
+  /**
+   * When to look again with nothing to take: when the earliest lease of a job another worker runs
+   * ends (it may have died); never while no job runs anywhere, so an idle process sends no query.
+   * @returns milliseconds, or undefined to wait for a kick
+   */
+  const nextLook = async (): Promise<number | undefined> => {
+    const { rows } = await pool.query<{ ms: number | null }>(
+      `SELECT ceil(extract(epoch FROM min(lease_until) - now()) * 1000)::int AS ms FROM public.sys_admin_jobs WHERE status = 'running' AND lease_owner IS DISTINCT FROM $1`, [owner]);
+    const ms = rows[0]?.ms;
+    return ms === null || ms === undefined ? undefined : Math.max(0, ms) + 50;
+  };
+
+  /** Works on every job it can take; then says when to look again (undefined: when kicked). */
+  const tick = async (): Promise<number | undefined> => {
     try {
       for (let job = await claim(); job && !closed; job = await claim()) await work(job);
+      return closed ? undefined : await nextLook();
     } catch (error) {
       onError(error);
+      return leaseMs; // the database, most likely: try again after a lease's time
     }
   };
 
+  let again = false;
   const schedule = (delay: number) => {
     if (closed) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      if (working) return schedule(pollMs);
-      working = tick().finally(() => {
+      if (working) {
+        again = true; // a kick while working: look once more when done
+        return;
+      }
+      working = tick().then((next) => {
         working = undefined;
-        schedule(pollMs);
+        if (again) {
+          again = false;
+          schedule(0);
+        } else if (next !== undefined) schedule(next);
       });
     }, delay);
   };

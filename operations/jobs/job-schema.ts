@@ -3,7 +3,8 @@
  * over which tenants, in which waves, its status) and one row per tenant (its state). A process
  * works on a job while it holds its lease; a lease left to expire (the process killed) is taken
  * over and the job goes on from its rows. Created, paused, resumed, cancelled and finished jobs
- * are logged in the audit log.
+ * are logged in the audit log, and announced on the change channel (data/changes.ts), so that
+ * idle workers look for work only when there may be some.
  */
 
 export const JOBS_DDL = /* sql */ `
@@ -46,6 +47,8 @@ CREATE INDEX IF NOT EXISTS sys_admin_job_targets_next ON public.sys_admin_job_ta
 
 CREATE OR REPLACE FUNCTION public.sys_audit_jobs() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
+  -- Every process's worker learns that there may be work (data/changes.ts: kind jobs).
+  PERFORM pg_catalog.pg_notify('foundation_changes', '{"kind":"jobs"}');
   IF TG_OP = 'INSERT' THEN
     INSERT INTO public.sys_audit_log (actor, source, action, plugin_id, before, after, reason, request_id)
     SELECT a.actor, a.source, 'job.create', n.plugin_id, NULL,

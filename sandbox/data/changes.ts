@@ -27,7 +27,9 @@ export type Change =
    * or the roles of tenants (`tenantIds`: a role or its grants); neither: the permission catalog,
    * a TRUNCATE, or more than CHANGE_ID_LIMIT of them.
    */
-  | { kind: 'access'; userIds?: string[]; tenantIds?: string[] };
+  | { kind: 'access'; userIds?: string[]; tenantIds?: string[] }
+  /** An admin job was started, resumed, retried, paused or ended (operations/jobs): workers look for work. */
+  | { kind: 'jobs' };
 
 /** A notification names at most this many tenants (NOTIFY payloads end at 8000 bytes); more means "any". */
 export const CHANGE_ID_LIMIT = 100;
@@ -40,7 +42,7 @@ export async function notifyChange(db: pg.Pool | pg.ClientBase, change: Change):
 export function parseChange(payload: string | undefined): Change | undefined {
   try {
     const change = JSON.parse(payload ?? '') as Partial<Change>;
-    if (change.kind === 'tenants' || change.kind === 'access') return change as Change;
+    if (change.kind === 'tenants' || change.kind === 'access' || change.kind === 'jobs') return change as Change;
     if ((change.kind === 'enablement' || change.kind === 'plugins') && (change.pluginId === undefined || typeof change.pluginId === 'string')) return change as Change;
   } catch {
     // not JSON: ignored
