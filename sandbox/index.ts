@@ -197,7 +197,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     // Minting tokens and listing identities only makes sense where dev identities are accepted.
     const modules = plugins.map((p) => readModuleMigrations(p.dir));
     // Jobs outlive the process that started them: every sandbox works on those left without a worker.
-    // A database that is away fails every poll: said once a minute, not every second.
+    // A database that is away fails every look: said once a minute, not at each.
     let quietUntil = 0;
     const jobError = (error: unknown) => {
       if (Date.now() < quietUntil) return;
