@@ -47,8 +47,15 @@ CREATE INDEX IF NOT EXISTS sys_admin_job_targets_next ON public.sys_admin_job_ta
 
 CREATE OR REPLACE FUNCTION public.sys_audit_jobs() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-  -- Every process's worker learns that there may be work (data/changes.ts: kind jobs).
-  PERFORM pg_catalog.pg_notify('foundation_changes', '{"kind":"jobs"}');
+  -- Every process's worker learns that there may be work (data/changes.ts: kind jobs): when a job
+  -- comes or its status changes, not for a lease taken or renewed (a statement trigger fires for
+  -- no rows too, and a worker's look is such an UPDATE: notifying then would wake it again).
+  -- (Each transition table is named only in the branch of its event: PL/pgSQL plans a whole condition.)
+  IF TG_OP = 'INSERT' THEN
+    IF EXISTS (SELECT 1 FROM new_rows) THEN PERFORM pg_catalog.pg_notify('foundation_changes', '{"kind":"jobs"}'); END IF;
+  ELSIF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE o.status IS DISTINCT FROM n.status OR o.retries <> n.retries) THEN
+    PERFORM pg_catalog.pg_notify('foundation_changes', '{"kind":"jobs"}');
+  END IF;
   IF TG_OP = 'INSERT' THEN
     INSERT INTO public.sys_audit_log (actor, source, action, plugin_id, before, after, reason, request_id)
     SELECT a.actor, a.source, 'job.create', n.plugin_id, NULL,
