@@ -98,7 +98,8 @@ async function bootstrapAsIs({ pool, tenancy, plugins, logger, seedDevData: seed
     const refused = report.blocked.find((w) => w.blocked!.reason !== 'schema-missing')?.blocked;
     if (refused) throw new SandboxStartError(refused.message);
     const tenants = (await tenancy.list()).filter((t) => !skipped.some((s) => s.schema === t.schema));
-    await recordTenantPlugins(lock, plugins, tenants.map((t) => t.id));
+    // In a transaction of its own: as one change, and logged as the sandbox's.
+    await inTransaction(lock, () => recordTenantPlugins(lock, plugins, tenants.map((t) => t.id)));
     return { applied, skipped };
   } finally {
     if (sessionLock) {

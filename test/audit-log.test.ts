@@ -61,6 +61,14 @@ describe.each(databaseServers())('the audit log on $name PostgreSQL', (server) =
     expect(created.actor).not.toBe('alice@ops.example');
   });
 
+  it('logs what migrate up changes outside any transaction of its own (the plugin\'s row, its version) under the actor too', async () => {
+    expect(cli(['--actor', 'mia', 'migrate', 'up', dir, '--database-url', db.database.url]).code).toBe(0);
+    const entries = await db.sql<{ actor: string; action: string }>(`SELECT DISTINCT actor, action FROM sys_audit_log WHERE plugin_id = 'kappa' ORDER BY action`);
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.every((e) => e.actor === 'mia')).toBe(true);
+    expect(entries.map((e) => e.action)).toEqual(expect.arrayContaining(['plugin.install', 'plugin.version']));
+  });
+
   it('logs a change made inside actAs with its request id and reason, and one from psql under the database user', async () => {
     expect(cli(['plugins', 'enable', 'kappa', '--modules', dir, '--database-url', db.database.url]).code).toBe(0);
     await actAs({ actor: 'bob@ops.example', source: 'api', requestId: 'req-7', reason: 'incident 42: kappa leaks memory' }, () => disablePlugin(db.pool, 'kappa'));

@@ -16,6 +16,7 @@ import { openJournal, readRunArgs, type RunArgs } from './journal.ts';
 import { targetKey, undoChangedFiles } from './redo.ts';
 import { retireUndonePlugins, type UndonePlugin } from './undone-plugins.ts';
 import { planDown, planUp, PlanError, type MigrationPlan, type ModuleMigrations, type PlanOptions, type TargetWork } from './plan.ts';
+import { registryWrite } from '../../sandbox/data/database.ts';
 
 /**
  * Tenants at once by default. Migrating is bound by commit latency (each file's COMMIT waits for
@@ -206,7 +207,7 @@ async function cappedConcurrency(pool: pg.Pool, wanted: number): Promise<number>
 /** The ledger refers to sys_plugins: a plugin met for the first time gets its row, not yet at its version. */
 async function registerPlugins(pool: pg.Pool, modules: ModuleMigrations[], enable: boolean): Promise<void> {
   if (modules.length === 0) return;
-  await pool.query(
+  await registryWrite(pool,
     `INSERT INTO public.sys_plugins (plugin_id, api_version, version_installed, enabled_global)
      SELECT id, api, '0.0.0', $3 FROM unnest($1::text[], $2::text[]) AS m(id, api) ON CONFLICT (plugin_id) DO NOTHING`,
     [modules.map((m) => m.id), modules.map((m) => m.api), enable]);
@@ -220,7 +221,7 @@ async function flipVersions(pool: pg.Pool, modules: ModuleMigrations[], results:
   const complete: ModuleMigrations[] = [];
   for (const m of done) if ((await newerInstalledVersion(pool, m)) === undefined) complete.push(m);
   if (complete.length === 0) return;
-  await pool.query(
+  await registryWrite(pool,
     `UPDATE public.sys_plugins p SET version_installed = v.version, updated_at = now()
        FROM unnest($1::text[], $2::text[]) AS v(id, version)
       WHERE p.plugin_id = v.id AND p.version_installed IS DISTINCT FROM v.version`,

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { TargetResult } from './runner.ts';
+import { registryWrite } from '../../sandbox/data/database.ts';
 
 export interface UndonePlugin {
   pluginId: string;
@@ -22,12 +23,12 @@ export async function retireUndonePlugins(pool: pg.Pool, results: TargetResult[]
   const retired: UndonePlugin[] = [];
   for (const pluginId of [...new Set(undone.map((r) => r.work.module.id))]) {
     const tenants = undone.filter((r) => r.work.module.id === pluginId && r.work.target.tenantId !== null).map((r) => r.work.target);
-    const { rows } = await pool.query<{ tenant_id: string }>(
+    const { rows } = await registryWrite<{ tenant_id: string }>(pool,
       `UPDATE public.sys_tenant_plugins tp SET enabled = false, version_installed = $3, updated_at = now()
         WHERE tp.plugin_id = $1 AND tp.tenant_id = ANY($2::uuid[])
           AND NOT EXISTS (SELECT 1 FROM public.sys_plugin_migrations m WHERE m.plugin_id = $1 AND m.tenant_id = tp.tenant_id)
         RETURNING tp.tenant_id::text`, [pluginId, tenants.map((t) => t.tenantId), NOT_INSTALLED]);
-    const { rowCount } = await pool.query(
+    const { rowCount } = await registryWrite(pool,
       `UPDATE public.sys_plugins SET version_installed = $2, updated_at = now()
         WHERE plugin_id = $1 AND version_installed <> $2 AND NOT EXISTS (SELECT 1 FROM public.sys_plugin_migrations WHERE plugin_id = $1)`, [pluginId, NOT_INSTALLED]);
     const off = new Set(rows.map((row) => row.tenant_id));

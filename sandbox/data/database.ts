@@ -8,6 +8,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded-postgr
 import { integerFromEnv } from '../env-settings.ts';
 import { SandboxStartError } from '../errors.ts';
 import { beginStatement, connectionModeFromEnv, detectConnectionMode, setTimeoutsPerTransaction, startupTimeouts, type ConnectionMode } from './connection-mode.ts';
+import { currentActor } from './transaction-actor.ts';
 
 export interface DatabaseOptions {
   /** A PostgreSQL server of your own. @default process.env.DATABASE_URL, else the embedded server */
@@ -173,6 +174,21 @@ export async function inTransaction<T>(client: pg.ClientBase, run: () => Promise
       if ((error as { code?: string }).code !== '40P01' || attempt >= deadlockRetries) throw error;
       await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80 * (attempt + 1)));
     }
+  }
+}
+
+/**
+ * One write to the registries outside any transaction of the caller's: on its own when nobody
+ * acts, else in a transaction of its own, so that the audit log names who acts (a statement sent
+ * alone can't carry `SET LOCAL`; transaction-actor.ts).
+ */
+export async function registryWrite<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  if (!currentActor()) return pool.query<R>(text, values);
+  const client = await pool.connect();
+  try {
+    return await inTransaction(client, () => client.query<R>(text, values));
+  } finally {
+    client.release();
   }
 }
 
