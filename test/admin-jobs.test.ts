@@ -13,20 +13,14 @@ import { controlJob, createJob, previewJob, readJob, readJobTargets, type JobVie
 import { readModuleMigrations, type ModuleMigrations } from '../operations/migrations/plan.ts';
 import { databaseServers } from '../testing/databases.ts';
 import { REPO_ROOT } from './helpers/examples.ts';
+import { eventually } from './helpers/eventually.ts';
 import { fixtureModule, migrationDb, type MigrationDb } from './helpers/migration-fixtures.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+/** The jobs below take seconds, on a loaded machine more: a long wait before calling it a failure. */
+const until = <T>(probe: () => Promise<T | undefined>, what: string) => eventually(probe, what, 30_000);
 
 describe.each(databaseServers())('jobs on $name PostgreSQL', (server) => {
   let db: MigrationDb;

@@ -8,19 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenants } from '../sandbox/data/tenants.ts';
 import { databaseServers, startTestSandbox, type TestSandbox } from '../testing/index.ts';
 import { ITEMS_MODULE } from './helpers/examples.ts';
+import { eventually } from './helpers/eventually.ts';
 
 const ADMIN = 'admin@sandbox.dev';
 const USER = 'user@sandbox.dev';
-
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe.each(databaseServers())('the admin API\'s plugin routes on $name PostgreSQL', (server) => {
   let t: TestSandbox;

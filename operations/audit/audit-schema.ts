@@ -176,8 +176,11 @@ BEGIN
   RETURN NULL;
 END $fn$;`;
 
-/** Created only when missing: creating a trigger locks its table (see data/changes.ts). */
-function createTrigger(table: string, name: string, definition: string): string {
+/**
+ * DDL that creates trigger `name` on `table` only when missing: creating a trigger locks its table
+ * (see data/changes.ts). For the other files of system DDL that log to the audit log.
+ */
+export function createTrigger(table: string, name: string, definition: string): string {
   return /* sql */ `
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgname = '${name}' AND tgrelid = 'public.${table}'::regclass) THEN

@@ -7,6 +7,8 @@
  * idle workers look for work only when there may be some.
  */
 
+import { createTrigger } from '../audit/audit-schema.ts';
+
 export const JOBS_DDL = /* sql */ `
 CREATE TABLE IF NOT EXISTS public.sys_admin_jobs (
   id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -74,11 +76,5 @@ BEGIN
   RETURN NULL;
 END $fn$;
 
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgname = 'sys_admin_jobs_audit_insert' AND tgrelid = 'public.sys_admin_jobs'::regclass) THEN
-    CREATE TRIGGER sys_admin_jobs_audit_insert AFTER INSERT ON public.sys_admin_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.sys_audit_jobs();
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgname = 'sys_admin_jobs_audit_update' AND tgrelid = 'public.sys_admin_jobs'::regclass) THEN
-    CREATE TRIGGER sys_admin_jobs_audit_update AFTER UPDATE ON public.sys_admin_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.sys_audit_jobs();
-  END IF;
-END $$;`;
+${createTrigger('sys_admin_jobs', 'sys_admin_jobs_audit_insert', 'AFTER INSERT ON public.sys_admin_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.sys_audit_jobs()')}
+${createTrigger('sys_admin_jobs', 'sys_admin_jobs_audit_update', 'AFTER UPDATE ON public.sys_admin_jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.sys_audit_jobs()')}`;

@@ -1,8 +1,10 @@
 /**
  * What tenants decided about plugins' role templates (role-templates.ts): applied or declined, per
- * tenant, role and template version; each decision logged in the audit log. Imports nothing, so
- * that the system schema can take it in whatever order modules load.
+ * tenant, role and template version; each decision logged in the audit log. It imports only DDL
+ * (audit-schema.ts, which imports nothing), so that the system schema can take it in any order.
  */
+import { createTrigger } from '../audit/audit-schema.ts';
+
 export const ROLE_DECISIONS_DDL = /* sql */ `
 CREATE TABLE IF NOT EXISTS public.sys_role_template_decisions (
   tenant_id  uuid NOT NULL REFERENCES public.sys_tenant(id) ON DELETE CASCADE,
@@ -24,11 +26,5 @@ BEGIN
   RETURN NULL;
 END $fn$;
 
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgname = 'sys_role_template_decisions_audit' AND tgrelid = 'public.sys_role_template_decisions'::regclass) THEN
-    CREATE TRIGGER sys_role_template_decisions_audit AFTER INSERT ON public.sys_role_template_decisions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.sys_audit_role_decisions();
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgname = 'sys_role_template_decisions_audit_update' AND tgrelid = 'public.sys_role_template_decisions'::regclass) THEN
-    CREATE TRIGGER sys_role_template_decisions_audit_update AFTER UPDATE ON public.sys_role_template_decisions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.sys_audit_role_decisions();
-  END IF;
-END $$;`;
+${createTrigger('sys_role_template_decisions', 'sys_role_template_decisions_audit', 'AFTER INSERT ON public.sys_role_template_decisions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.sys_audit_role_decisions()')}
+${createTrigger('sys_role_template_decisions', 'sys_role_template_decisions_audit_update', 'AFTER UPDATE ON public.sys_role_template_decisions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.sys_audit_role_decisions()')}`;
